@@ -1,0 +1,47 @@
+"""SchemaGen: the reviewed schema when the pipeline has one, else one inferred from train."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from typing import Mapping, Sequence
+
+from sluice.artifacts import Artifact, ArtifactDraft
+
+SCHEMA_FILE = "schema.pbtxt"
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    """SchemaGen's parameters.
+
+    Args:
+        reviewed_schema: path of the reviewed schema.pbtxt; used when the file exists.
+        infer_from_split: the split whose statistics the schema is inferred from otherwise.
+    """
+
+    reviewed_schema: str | None = None
+    infer_from_split: str = "train"
+
+
+def load_schema(schema: Artifact):
+    import tensorflow_data_validation as tfdv
+
+    return tfdv.load_schema_text(schema.file(SCHEMA_FILE))
+
+
+def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
+    import tensorflow_data_validation as tfdv
+
+    from components.statistics_gen import load_split_statistics
+
+    if params.reviewed_schema and os.path.exists(params.reviewed_schema):
+        tfdv.load_schema_text(params.reviewed_schema)  # fails early on a malformed file
+        shutil.copyfile(params.reviewed_schema, output.file(SCHEMA_FILE))
+        output.properties.update(source="reviewed", reviewed_schema=params.reviewed_schema)
+        return
+    statistics = load_split_statistics(inputs["statistics"], params.infer_from_split)
+    schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
+    tfdv.write_schema_text(schema, output.file(SCHEMA_FILE))
+    output.properties.update(source="inferred", inferred_from=params.infer_from_split)

@@ -1,0 +1,62 @@
+"""StatisticsGen: TFDV statistics for every split, computed as one Beam job over the files."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+from sluice.artifacts import Artifact, ArtifactDraft
+
+STATS_FILE = "FeatureStats.pb"
+
+
+class RowCountMismatch(RuntimeError):
+    """Statistics saw a different number of examples than ExampleGen wrote."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    """StatisticsGen has no parameters yet; TFDV's defaults apply."""
+
+
+def split_patterns(examples: Artifact) -> dict[str, str]:
+    """Split name -> glob of its TFRecord files, from an examples artifact."""
+    return {name: examples.file(split["pattern"]) for name, split in examples.properties["splits"].items()}
+
+
+def load_split_statistics(statistics: Artifact, split: str):
+    import tensorflow_data_validation as tfdv
+
+    return tfdv.load_stats_binary(statistics.file(split, STATS_FILE))
+
+
+def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
+    import apache_beam as beam
+    import tensorflow_data_validation as tfdv
+    from tfx_bsl.public import tfxio
+
+    from sluice.beam_jobs import pipeline_options
+
+    examples = inputs["examples"]
+    patterns = split_patterns(examples)
+    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
+        for name, pattern in patterns.items():
+            source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"])
+            _ = (
+                pipeline
+                | f"Read{name.title()}Examples" >> source.BeamSource()
+                | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
+                | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(name, STATS_FILE))
+            )
+
+    counts = {}
+    for name in patterns:
+        stats = tfdv.load_stats_binary(output.file(name, STATS_FILE))
+        counts[name] = int(stats.datasets[0].num_examples) if stats.datasets else 0
+        expected = examples.properties["splits"][name]["rows"]
+        if counts[name] != expected:
+            raise RowCountMismatch(
+                f"StatisticsGen: split {name!r} has {counts[name]} examples in its statistics but "
+                f"ExampleGen wrote {expected}"
+            )
+    output.properties["splits"] = {name: {"num_examples": n, "file": f"{name}/{STATS_FILE}"} for name, n in counts.items()}

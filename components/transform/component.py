@@ -1,0 +1,120 @@
+"""Transform: TFT analyze on train (full pass), then transform every split with that graph.
+
+Writes, inside one artifact, what `tft.TFTransformOutput` reads (transform_fn/,
+transformed_metadata/, and the raw metadata under metadata/) plus the transformed
+examples of each split under transformed/<split>/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+from sluice.artifacts import Artifact, ArtifactDraft
+
+_METRICS_NAMESPACE = "transform"
+
+
+class RowCountMismatch(RuntimeError):
+    """Transform wrote a different number of rows than it was given."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    """Transform's parameters.
+
+    Args:
+        preprocessing_fn: "module:function" of the pipeline's preprocessing_fn.
+        analyze_split: the split whose full pass computes the statistics.
+    """
+
+    preprocessing_fn: str
+    analyze_split: str = "train"
+
+
+def _encode_examples_fn(split: str):
+    """A DoFn: transformed record batches -> serialized tf.Example, counting rows of `split`."""
+    import apache_beam as beam
+
+    class EncodeExamples(beam.DoFn):
+        def __init__(self):
+            self._encoder = None
+            self._schema = None
+
+        def process(self, batch_and_passthrough, schema):
+            from apache_beam.metrics import Metrics
+            from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
+
+            if self._schema is not schema:
+                self._encoder, self._schema = RecordBatchToExamplesEncoder(schema), schema
+            record_batch, _ = batch_and_passthrough
+            Metrics.counter(_METRICS_NAMESPACE, f"rows_{split}").inc(record_batch.num_rows)
+            return self._encoder.encode(record_batch)
+
+    return EncodeExamples()
+
+
+def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
+    import apache_beam as beam
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
+    from tfx_bsl.public import tfxio
+
+    from components.schema_gen import load_schema
+    from components.statistics_gen import split_patterns
+    from sluice.beam_jobs import pipeline_options, run_and_count
+    from sluice.pipeline import load_object
+
+    examples = inputs["examples"]
+    schema = load_schema(inputs["schema"])
+    preprocessing_fn = load_object(params.preprocessing_fn)
+    patterns = split_patterns(examples)
+    if params.analyze_split not in patterns:
+        raise ValueError(f"Transform: no split {params.analyze_split!r} to analyze (have {sorted(patterns)})")
+
+    def read(pipeline, name):
+        source = tfxio.TFExampleRecord(patterns[name], schema=schema, telemetry_descriptors=["sluice", "transform"])
+        return pipeline | f"Read{name.title()}Examples" >> source.BeamSource(), source.TensorAdapterConfig()
+
+    pipeline = beam.Pipeline(options=pipeline_options(beam_args))
+    with tft_beam.Context(temp_dir=output.file("_tft_tmp")):
+        transformed = {}
+        train = read(pipeline, params.analyze_split)
+        (transformed[params.analyze_split], transformed_metadata), transform_fn = (
+            train
+            | "AnalyzeAndTransform" >> tft_beam.AnalyzeAndTransformDataset(preprocessing_fn, output_record_batches=True)
+        )
+        for name in patterns:
+            if name != params.analyze_split:
+                transformed[name], _ = (read(pipeline, name), transform_fn) | f"Transform{name.title()}" >> (
+                    tft_beam.TransformDataset(output_record_batches=True)
+                )
+        _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(str(output.path))
+        schema_view = transformed_metadata.deferred_metadata | "TransformedSchema" >> beam.Map(lambda m: m.schema)
+        for name, batches in transformed.items():
+            _ = (
+                batches
+                | f"Encode{name.title()}Examples"
+                >> beam.ParDo(_encode_examples_fn(name), schema=beam.pvalue.AsSingleton(schema_view))
+                | f"Write{name.title()}Transformed"
+                >> beam.io.WriteToTFRecord(output.file("transformed", name, "data"), file_name_suffix=".tfrecord")
+            )
+    counters = run_and_count(pipeline, _METRICS_NAMESPACE)
+    # Standalone TFT does not record the raw metadata; TFTransformOutput (and serving) needs it.
+    metadata_io.write_metadata(dataset_metadata.DatasetMetadata(schema), output.file("metadata"))
+    _remove_tree(output.file("_tft_tmp"))
+
+    splits = {}
+    for name in patterns:
+        rows = counters.get(f"rows_{name}", 0)
+        expected = examples.properties["splits"][name]["rows"]
+        if rows != expected:
+            raise RowCountMismatch(f"Transform: split {name!r} got {expected} rows but wrote {rows}")
+        splits[name] = {"rows": rows, "pattern": f"transformed/{name}/data-*.tfrecord"}
+    output.properties.update(splits=splits, analyzed_split=params.analyze_split, preprocessing_fn=params.preprocessing_fn)
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,148 @@
+"""The census pipeline: raw UCI Adult CSV to a pushed SavedModel.
+
+`create_pipeline` is the one definition both `sluice run census` and `dags/census.py`
+run. Defaults are embedded; any setting can be overridden (`-o trainer.train_steps=500`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydantic
+
+from pipelines.census.features import CSV_COLUMNS, LABEL_KEY, POSITIVE_LABEL  # noqa: F401 (part of the pipeline's interface)
+from sluice.config import PROJECT_ROOT, PipelineConfig
+from sluice.pipeline import Component, Pipeline
+
+NAME = "census"
+DATA_DIR = PROJECT_ROOT / "data" / "census"
+# adult.data/adult.test: no header, '?' for unknown, a comment first line and "<=50K." labels in adult.test.
+CSV_FORMAT = {
+    "columns": CSV_COLUMNS,
+    "comment_prefix": "|",
+    "missing_values": ["?"],
+    "strip_suffixes": {LABEL_KEY: "."},
+}
+
+
+class Section(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class DataConfig(Section):
+    train_file: str = str(DATA_DIR / "adult.data.gz")
+    test_file: str = str(DATA_DIR / "adult.test.gz")
+    eval_percent: int = pydantic.Field(10, ge=1, le=99)
+
+
+class TunerConfig(Section):
+    max_trials: int = pydantic.Field(4, ge=0)
+    trial_steps: int = pydantic.Field(300, ge=1)
+    objective: str = "val_loss"
+
+
+class TrainerConfig(Section):
+    train_steps: int = pydantic.Field(2000, ge=1)
+    batch_size: int = pydantic.Field(256, ge=1)
+
+
+class CensusConfig(PipelineConfig):
+    data: DataConfig = DataConfig()
+    tuner: TunerConfig = TunerConfig()
+    trainer: TrainerConfig = TrainerConfig()
+    reviewed_schema: str = str(PROJECT_ROOT / "schemas" / NAME / "schema.pbtxt")
+    min_accuracy: float = pydantic.Field(0.84, ge=0, le=1)
+    seed: int = 42
+
+
+Config = CensusConfig
+
+
+def sample_rows_file(config: CensusConfig) -> str:
+    """Raw rows never used in training, for showing a served prediction."""
+    return config.data.test_file
+
+
+def create_pipeline(config: CensusConfig) -> Pipeline:
+    """The census components, wired by artifact."""
+    model_fn = "pipelines.census.model:build_model"
+    return Pipeline(
+        NAME,
+        (
+            Component(
+                "example_gen",
+                "components.example_gen.component:run",
+                params={
+                    "sources": [
+                        {"pattern": config.data.train_file, "splits": {"train": 100 - config.data.eval_percent, "eval": config.data.eval_percent}},
+                        {"pattern": config.data.test_file, "splits": {"test": 100}},
+                    ],
+                    "format": CSV_FORMAT,
+                },
+                artifact_type="Examples",
+            ),
+            Component("statistics_gen", "components.statistics_gen:run", {"examples": "example_gen"}, artifact_type="Statistics"),
+            Component(
+                "schema_gen",
+                "components.schema_gen:run",
+                {"statistics": "statistics_gen"},
+                {"reviewed_schema": config.reviewed_schema},
+                artifact_type="Schema",
+            ),
+            Component(
+                "example_validator",
+                "components.example_validator:run",
+                {"statistics": "statistics_gen", "schema": "schema_gen"},
+                artifact_type="Anomalies",
+            ),
+            Component(
+                "transform",
+                "components.transform.component:run",
+                {"examples": "example_gen", "schema": "schema_gen", "validation": "example_validator"},
+                {"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn"},
+                artifact_type="TransformGraph",
+            ),
+            Component(
+                "tuner",
+                "components.tuner:run",
+                {"transform": "transform"},
+                {
+                    "model_fn": model_fn,
+                    "label": LABEL_KEY,
+                    "max_trials": config.tuner.max_trials,
+                    "trial_steps": config.tuner.trial_steps,
+                    "batch_size": config.trainer.batch_size,
+                    "objective": config.tuner.objective,
+                    "seed": config.seed,
+                },
+                artifact_type="HyperParameters",
+            ),
+            Component(
+                "trainer",
+                "components.trainer:run",
+                {"transform": "transform", "hyperparameters": "tuner"},
+                {
+                    "model_fn": model_fn,
+                    "label": LABEL_KEY,
+                    "train_steps": config.trainer.train_steps,
+                    "batch_size": config.trainer.batch_size,
+                    "seed": config.seed,
+                },
+                artifact_type="Model",
+            ),
+            Component(
+                "evaluator",
+                "components.evaluator:run",
+                {"model": "trainer", "transform": "transform"},
+                {"label": LABEL_KEY},
+                artifact_type="ModelEvaluation",
+            ),
+            Component(
+                "pusher",
+                "components.pusher:run",
+                {"model": "trainer", "evaluation": "evaluator"},
+                {"serving_dir": str(Path(config.serving_root) / NAME), "min_accuracy": config.min_accuracy},
+                artifact_type="PushedModel",
+            ),
+        ),
+    )

@@ -1,0 +1,163 @@
+"""Artifacts: directories with an `artifact.json` beside their payload.
+
+A component writes into a hidden temporary directory next to its final place and renames
+it into place only when the payload and `artifact.json` are complete, so a crash never
+leaves a directory that looks like a finished artifact, and an existing artifact is never
+overwritten.
+
+Run layout: `<root>/<pipeline>/<run_id>/<component>/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+ARTIFACT_FILE = "artifact.json"
+
+_TRACKED_LIBRARIES = (
+    "sluice",
+    "tensorflow",
+    "tensorflow-transform",
+    "tensorflow-data-validation",
+    "tfx-bsl",
+    "apache-beam",
+    "keras",
+    "keras-tuner",
+)
+
+
+class ArtifactError(RuntimeError):
+    """An artifact is missing, incomplete, or would overwrite an existing one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """A finished artifact directory and what its `artifact.json` says about it."""
+
+    uri: str
+    type: str
+    producer: str
+    properties: Mapping[str, Any]
+    fingerprint: str
+    inputs: Mapping[str, str]
+
+    @property
+    def path(self) -> Path:
+        return Path(self.uri)
+
+    def file(self, *parts: str) -> str:
+        """Path of a payload file inside the artifact, as a string for TF/Beam APIs."""
+        return str(self.path.joinpath(*parts))
+
+
+def read_artifact(uri: str | os.PathLike) -> Artifact:
+    """Loads a finished artifact; raises ArtifactError if `uri` is not one."""
+    path = Path(uri)
+    record_path = path / ARTIFACT_FILE
+    if not record_path.is_file():
+        raise ArtifactError(f"{path} is not a finished artifact: it has no {ARTIFACT_FILE}")
+    record = json.loads(record_path.read_text())
+    return Artifact(
+        uri=str(path),
+        type=record["type"],
+        producer=record["producer"],
+        properties=record.get("properties", {}),
+        fingerprint=record["fingerprint"],
+        inputs={name: value["fingerprint"] for name, value in record.get("inputs", {}).items()},
+    )
+
+
+def fingerprint_dir(path: str | os.PathLike) -> str:
+    """sha256 over every payload file's relative path and bytes (artifact.json excluded)."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = file.relative_to(root).as_posix()
+        if relative == ARTIFACT_FILE:
+            continue
+        digest.update(relative.encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _TRACKED_LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+@contextlib.contextmanager
+def write_artifact(
+    uri: str | os.PathLike,
+    *,
+    type: str,
+    producer: str,
+    inputs: Mapping[str, Artifact] | None = None,
+) -> Iterator[ArtifactDraft]:
+    """Opens a draft artifact; on clean exit it is sealed and renamed to `uri`.
+
+    The body writes payload files under `draft.path` and sets `draft.properties`.
+    On an exception the draft is deleted and nothing appears at `uri`.
+
+    Raises:
+        ArtifactError: `uri` already exists (finished artifacts are never overwritten).
+    """
+    final = Path(uri)
+    if final.exists():
+        raise ArtifactError(f"{final} already exists; artifacts are never overwritten")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    draft_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.draft-", dir=final.parent))
+    draft = ArtifactDraft(draft_dir)
+    try:
+        yield draft
+        started = draft.started
+        record = {
+            "type": type,
+            "producer": producer,
+            "properties": draft.properties,
+            "fingerprint": fingerprint_dir(draft_dir),
+            "inputs": {
+                name: {"uri": artifact.uri, "fingerprint": artifact.fingerprint}
+                for name, artifact in (inputs or {}).items()
+            },
+            "library_versions": library_versions(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seconds": round(time.monotonic() - started, 3),
+        }
+        (draft_dir / ARTIFACT_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        try:
+            os.rename(draft_dir, final)
+        except OSError as error:
+            raise ArtifactError(f"{final} appeared while it was being written") from error
+    finally:
+        if draft_dir.exists():
+            shutil.rmtree(draft_dir, ignore_errors=True)
+
+
+class ArtifactDraft:
+    """An artifact being written: a payload directory and the properties to record."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.properties: dict[str, Any] = {}
+        self.started = time.monotonic()
+
+    def file(self, *parts: str) -> str:
+        target = self.path.joinpath(*parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return str(target)

@@ -1,0 +1,55 @@
+"""Running Beam steps: pipeline options shared by every step, and their counters.
+
+Arguments a user gives after the pipeline's own (`--runner=DataflowRunner --project=...`,
+`--direct_running_mode=multi_processing --direct_num_workers=2`) reach every Beam step
+unchanged. The embedded default is DirectRunner in_memory, always set explicitly: Beam
+2.68+ otherwise tries to download its Prism runner.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+DEFAULT_RUNNER = "DirectRunner"
+DEFAULT_DIRECT_MODE = "in_memory"
+
+
+def _has_flag(args: Sequence[str], flag: str) -> bool:
+    return any(arg == flag or arg.startswith(flag + "=") for arg in args)
+
+
+def _flag_value(args: Sequence[str], flag: str) -> str | None:
+    for index, arg in enumerate(args):
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+        if arg == flag and index + 1 < len(args):
+            return args[index + 1]
+    return None
+
+
+def complete_beam_args(beam_args: Sequence[str] = ()) -> list[str]:
+    """`beam_args` with the runner and, for DirectRunner, the running mode made explicit."""
+    args = list(beam_args)
+    if not _has_flag(args, "--runner"):
+        args.append(f"--runner={DEFAULT_RUNNER}")
+    runner = (_flag_value(args, "--runner") or "").lower()
+    if runner in ("direct", "directrunner") and not _has_flag(args, "--direct_running_mode"):
+        args.append(f"--direct_running_mode={DEFAULT_DIRECT_MODE}")
+    return args
+
+
+def pipeline_options(beam_args: Sequence[str] = ()):
+    """PipelineOptions for one Beam step, from the user's arguments plus Sluice's defaults."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return PipelineOptions(complete_beam_args(beam_args))
+
+
+def run_and_count(pipeline, namespace: str) -> dict[str, int]:
+    """Runs a built pipeline to completion; returns its committed counters in `namespace`."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
+    return {counter.key.metric.name: counter.committed for counter in counters}

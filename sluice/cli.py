@@ -1,0 +1,142 @@
+"""The `sluice` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+
+import click
+
+from sluice.config import HOME_ENV, apply_overrides, default_home
+from sluice.registry import available_pipelines, pipeline_module
+
+# Errors a user can act on from the message alone; anything else also prints its traceback.
+_USER_ERRORS = ("BadInputError", "AnomaliesFound", "SearchFailed", "RowCountMismatch", "ArtifactError", "FileNotFoundError", "KeyError", "ValueError")
+
+
+@click.group(help="Sluice: tabular ML pipelines from raw CSV to a served SavedModel.")
+def main() -> None:
+    pass
+
+
+@main.command("list", help="List the pipelines that can be run.")
+def list_pipelines() -> None:
+    for name in available_pipelines():
+        click.echo(name)
+
+
+def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
+    module = pipeline_module(name)
+    config = module.Config(home=home or default_home())
+    return module, apply_overrides(config, overrides)
+
+
+@main.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    help=(
+        "Run PIPELINE end to end in this process. Arguments after the pipeline's own options "
+        "are Beam pipeline options for every Beam step (default: --runner=DirectRunner "
+        "--direct_running_mode=in_memory), e.g. --direct_running_mode=multi_processing "
+        "--direct_num_workers=2, or --runner=DataflowRunner --project=... --region=... "
+        "--temp_location=gs://..."
+    ),
+)
+@click.argument("pipeline")
+@click.option("-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE", help="Override a setting, e.g. -o trainer.train_steps=500 -o tuner.max_trials=0.")
+@click.option("--home", default=None, help=f"Where artifacts and served models go (default ${HOME_ENV} or ./sluice_home).")
+@click.option("--run-id", default=None, help="Name of the run directory (default: a timestamp).")
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+def run_command(pipeline: str, overrides, home, run_id, beam_args) -> None:
+    _exit_after(lambda: _run(pipeline, overrides, home, run_id, beam_args))
+
+
+def _run(name, overrides, home, run_id, beam_args) -> None:
+    from sluice.runner import run_pipeline
+
+    module, config = _load_config(name, home, overrides)
+    pipeline = module.create_pipeline(config)
+    click.echo(f"Running pipeline {name!r}; artifacts under {config.artifact_root}")
+    started = time.monotonic()
+    result = run_pipeline(
+        pipeline,
+        config.artifact_root,
+        run_id=run_id,
+        beam_args=beam_args,
+        on_outcome=lambda o: click.echo(f"  {o.component:<18} done in {o.seconds:6.1f} s"),
+    )
+    total = time.monotonic() - started
+    _print_summary(module, config, result, total)
+
+
+def _print_summary(module, config, result, total: float) -> None:
+    from sluice.artifacts import read_artifact
+
+    click.echo(f"\nRun {result.run_id} ({result.run_dir})")
+    click.echo(f"{'component':<18} {'seconds':>8}")
+    for outcome in result.outcomes:
+        click.echo(f"{outcome.component:<18} {outcome.seconds:8.1f}")
+    click.echo(f"{'total':<18} {total:8.1f}")
+
+    names = {o.component for o in result.outcomes}
+    if "evaluator" in names:
+        metrics = read_artifact(result.uri("evaluator")).properties["metrics"]
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+        click.echo(f"\nTest metrics ({metrics['examples']} examples): {shown}")
+    if "pusher" not in names:
+        return
+    pushed = read_artifact(result.uri("pusher")).properties
+    if not pushed["pushed"]:
+        click.echo(f"Model not pushed: {pushed['reason']}")
+        return
+    click.echo(f"Pushed SavedModel: {pushed['pushed_to']}")
+    _print_predictions(module, config, pushed["pushed_to"], module.sample_rows_file(config), rows=1)
+
+
+def _print_predictions(module, config, model_dir: str, csv_file: str, rows: int) -> None:
+    from components.example_gen.rows import CsvFormat
+    from sluice.predict import predict_csv
+
+    for p in predict_csv(model_dir, csv_file, CsvFormat(**module.CSV_FORMAT), module.LABEL_KEY, limit=rows):
+        features = ", ".join(f"{k}={v}" for k, v in p.features.items())
+        click.echo(f"\nPrediction by the served model for {p.file}, row {p.row} (raw, label withheld):")
+        click.echo(f"  {features}")
+        click.echo(f"  P({module.LABEL_KEY} = {module.POSITIVE_LABEL}) = {p.probability:.4f}   actual: {p.label}")
+
+
+@main.command("predict", help="Score raw CSV rows with the latest pushed model of PIPELINE.")
+@click.argument("pipeline")
+@click.option("--csv", "csv_file", default=None, help="CSV file in the pipeline's raw format (default: its held-out test file).")
+@click.option("--rows", default=5, show_default=True, help="How many rows to score.")
+@click.option("--home", default=None, help=f"Where served models are (default ${HOME_ENV} or ./sluice_home).")
+def predict_command(pipeline, csv_file, rows, home) -> None:
+    def predict() -> None:
+        from pathlib import Path
+
+        from sluice.predict import latest_version
+
+        module, config = _load_config(pipeline, home, ())
+        model_dir = latest_version(Path(config.serving_root) / module.NAME)
+        click.echo(f"Model: {model_dir}")
+        _print_predictions(module, config, str(model_dir), csv_file or module.sample_rows_file(config), rows)
+
+    _exit_after(predict)
+
+
+def _exit_after(action) -> None:
+    """Runs `action`, then leaves through exit_now: TFT work crashes a normal interpreter exit."""
+    from sluice.process import exit_now
+
+    try:
+        action()
+    except Exception as error:
+        if type(error).__name__ not in _USER_ERRORS:
+            traceback.print_exc()
+        click.echo(f"error: {error}", err=True)
+        exit_now(1)
+    exit_now(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

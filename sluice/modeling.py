@@ -1,0 +1,73 @@
+"""What a model needs to know about its inputs, and the tf.data pipeline that feeds it.
+
+Both come from the Transform artifact alone: the transformed schema says which features
+are numbers and how many ids each integer feature has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFeatures:
+    """The transformed features a model reads.
+
+    Args:
+        numeric: names of float features (one value per row).
+        categorical: name -> number of distinct ids (ids run from 0 to n-1).
+        label: the label's name.
+    """
+
+    numeric: tuple[str, ...]
+    categorical: Mapping[str, int]
+    label: str
+
+    @classmethod
+    def from_transform_output(cls, tft_output, label: str) -> ModelFeatures:
+        numeric, categorical = [], {}
+        for name, spec in sorted(tft_output.transformed_feature_spec().items()):
+            if name == label:
+                continue
+            if spec.dtype == tf.int64:
+                categorical[name] = tft_output.num_buckets_for_transformed_feature(name)
+            else:
+                numeric.append(name)
+        return cls(tuple(numeric), categorical, label)
+
+
+def transformed_dataset(
+    file_pattern: str,
+    feature_spec: Mapping[str, tf.io.FixedLenFeature],
+    label: str,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    repeat: bool = False,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """(features, label) batches from transformed TFRecord files.
+
+    Files are read in parallel (interleave), whole batches are parsed at once, and the
+    next batches are prepared while the model trains on this one (prefetch).
+    """
+    files = tf.data.Dataset.list_files(file_pattern, shuffle=shuffle, seed=seed)
+    records = files.interleave(
+        tf.data.TFRecordDataset, cycle_length=tf.data.AUTOTUNE, num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=not shuffle,
+    )
+    if shuffle:
+        records = records.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        records = records.repeat()
+    label_spec = dict(feature_spec)
+
+    def parse(serialized):
+        features = tf.io.parse_example(serialized, label_spec)
+        target = features.pop(label)
+        return {name: tf.reshape(value, [-1]) for name, value in features.items()}, tf.reshape(target, [-1])
+
+    return records.batch(batch_size).map(parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,49 @@
+"""Predictions from a served SavedModel on raw CSV rows, as a client would send them."""
+
+from __future__ import annotations
+
+import dataclasses
+from itertools import islice
+from pathlib import Path
+
+from components.example_gen.rows import CsvFormat, Row, RowError, encode_example, read_rows, typed_values
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    file: str
+    row: int
+    features: dict
+    label: object
+    probability: float
+
+
+def latest_version(serving_dir: str | Path) -> Path:
+    """The highest-numbered version directory of a TF Serving model directory."""
+    versions = sorted((p for p in Path(serving_dir).glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
+    if not versions:
+        raise FileNotFoundError(f"no model version under {serving_dir}")
+    return versions[-1]
+
+
+def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str, limit: int = 1) -> list[Prediction]:
+    """Scores the first `limit` rows of `csv_file`, sent without their label."""
+    import tensorflow as tf
+    from apache_beam.io.filesystems import FileSystems
+
+    from sluice.export import predict_raw
+
+    rows = []
+    with FileSystems.open(csv_file) as handle:
+        for item in islice(read_rows(handle, csv_file, fmt), limit):
+            values = typed_values(item, fmt) if isinstance(item, Row) else item
+            if isinstance(values, RowError):
+                raise ValueError(str(values))
+            rows.append((item, values))
+    served = [{k: v for k, v in values.items() if k != label} for _, values in rows]
+    saved_model = tf.saved_model.load(str(model_dir))
+    probabilities = predict_raw(saved_model, [encode_example(features, fmt) for features in served])
+    return [
+        Prediction(row.file, row.row, features, values.get(label), float(p))
+        for (row, values), features, p in zip(rows, served, probabilities)
+    ]

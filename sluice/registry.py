@@ -1,0 +1,24 @@
+"""Finding pipelines by name: `pipelines/<name>/pipeline.py` defines each one.
+
+A pipeline module exposes NAME, LABEL_KEY, `Config` (a PipelineConfig with embedded
+defaults) and `create_pipeline(config) -> Pipeline`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from sluice.config import PROJECT_ROOT
+
+
+def available_pipelines() -> list[str]:
+    return sorted(p.parent.name for p in (PROJECT_ROOT / "pipelines").glob("*/pipeline.py"))
+
+
+def pipeline_module(name: str) -> ModuleType:
+    """The module defining pipeline `name`; raises KeyError naming the ones that exist."""
+    if name not in available_pipelines():
+        raise KeyError(f"no pipeline {name!r}; available: {', '.join(available_pipelines()) or 'none'}")
+    return importlib.import_module(f"pipelines.{name}.pipeline")

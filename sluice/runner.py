@@ -1,0 +1,58 @@
+"""The local runner: every component of a pipeline, in order, in this process."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from sluice.execute import Outcome, execute
+from sluice.pipeline import Pipeline
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """The artifacts of one run, in component order, with their wall times."""
+
+    pipeline: str
+    run_id: str
+    run_dir: str
+    outcomes: tuple[Outcome, ...]
+
+    def uri(self, component: str) -> str:
+        for outcome in self.outcomes:
+            if outcome.component == component:
+                return outcome.uri
+        raise KeyError(component)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    artifact_root: str | Path,
+    *,
+    run_id: str | None = None,
+    beam_args: Sequence[str] = (),
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> RunResult:
+    """Runs `pipeline` under `<artifact_root>/<pipeline>/<run_id>/`.
+
+    Stops at the first component that raises; the artifacts already finished stay, and
+    the failing component leaves nothing behind.
+    """
+    run_id = run_id or new_run_id()
+    run_dir = Path(artifact_root) / pipeline.name / run_id
+    outcomes: list[Outcome] = []
+    uris: dict[str, str] = {}
+    for component in pipeline.components:
+        input_uris = {argument: uris[upstream] for argument, upstream in component.inputs.items()}
+        outcome = execute(component, run_dir, input_uris, beam_args)
+        uris[component.name] = outcome.uri
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    return RunResult(pipeline.name, run_id, str(run_dir), tuple(outcomes))
