@@ -52,7 +52,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     train = split_dataset(transform, "train", params.label, params.batch_size, shuffle=True, repeat=True, seed=params.seed)
     evaluation = split_dataset(transform, "eval", params.label, params.batch_size)
-    history = model.fit(train, steps_per_epoch=params.train_steps, epochs=1, validation_data=evaluation, verbose=0)
+    history = model.fit(train, steps_per_epoch=params.train_steps, epochs=1, validation_data=evaluation, shuffle=False, verbose=0)
     export_serving_model(model, transform.uri, params.label, output.file(SERVING_MODEL_DIR))
     output.properties.update(
         train_steps=params.train_steps,

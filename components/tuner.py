@@ -77,9 +77,22 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     )
     train = split_dataset(transform, "train", params.label, params.batch_size, shuffle=True, repeat=True, seed=params.seed)
     evaluation = split_dataset(transform, "eval", params.label, params.batch_size)
-    tuner.search(train, validation_data=evaluation, epochs=1, steps_per_epoch=params.trial_steps, verbose=0)
+    try:
+        tuner.search(train, validation_data=evaluation, epochs=1, steps_per_epoch=params.trial_steps, shuffle=False, verbose=0)
+    except RuntimeError as error:  # keras-tuner gives up after several failed trials in a row
+        raise SearchFailed(f"Tuner: the search stopped: {error}\n  {_trial_errors(tuner)}") from error
 
-    trials = [
+    trials = _trial_records(tuner)
+    finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
+    if not finished:
+        raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(tuner)}")
+    best = tuner.get_best_hyperparameters(1)[0]
+    _write(output, best.values, trials=trials, searched=True)
+    output.properties.update(objective=params.objective, best_score=min(t["score"] for t in finished) if direction == "min" else max(t["score"] for t in finished))
+
+
+def _trial_records(tuner) -> list[dict]:
+    return [
         {
             "trial_id": trial.trial_id,
             "status": str(trial.status),
@@ -89,13 +102,11 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         }
         for trial in tuner.oracle.trials.values()
     ]
-    finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
-    if not finished:
-        errors = "\n  ".join(f"trial {t['trial_id']} {t['status']}: {t['error']}" for t in trials) or "no trial ran"
-        raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {errors}")
-    best = tuner.get_best_hyperparameters(1)[0]
-    _write(output, best.values, trials=trials, searched=True)
-    output.properties.update(objective=params.objective, best_score=min(t["score"] for t in finished) if direction == "min" else max(t["score"] for t in finished))
+
+
+def _trial_errors(tuner) -> str:
+    lines = [f"trial {t['trial_id']} {t['status']}: {t['error']}" for t in _trial_records(tuner)]
+    return "\n  ".join(lines) or "no trial ran"
 
 
 def _write(output: ArtifactDraft, values: dict, trials: list, searched: bool) -> None:

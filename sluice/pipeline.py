@@ -44,7 +44,7 @@ class Component:
             raise PipelineError(f"component {self.name!r}: params must be JSON-friendly ({error})") from None
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return json.dumps(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> Component:

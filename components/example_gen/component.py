@@ -131,7 +131,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     output.properties.update(
         splits={name: {"rows": counters.get(f"rows_{name}", 0), "pattern": f"{name}/data-*.tfrecord"} for name in split_names},
         sources=[{"file": path, "splits": splits} for path, splits in files],
-        columns=dict(fmt.columns),
+        columns=[list(pair) for pair in fmt.columns.items()],
     )
 
 

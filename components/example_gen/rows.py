@@ -19,20 +19,23 @@ class CsvFormat:
     """How a source's CSV files are laid out.
 
     Args:
-        columns: ordered column name -> "int" (int64), "float" or "string".
+        columns: (name, type) pairs in file order, or a dict in that order; a type is
+            "int" (int64), "float" or "string".
         header: the first data line names the columns (any order; extra ones are ignored).
         comment_prefix: lines starting with it are not rows (adult.test's first line).
         missing_values: values that mean "unknown"; the feature is left out of the example.
         strip_suffixes: column -> suffix removed from its values (adult.test's "<=50K.").
     """
 
-    columns: Mapping[str, str]
+    columns: Mapping[str, str] | Sequence[Sequence[str]]
     header: bool = False
     comment_prefix: str | None = None
     missing_values: Sequence[str] = ()
     strip_suffixes: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
+        pairs = self.columns.items() if isinstance(self.columns, Mapping) else self.columns
+        object.__setattr__(self, "columns", {name: kind for name, kind in pairs})
         for name, kind in self.columns.items():
             if kind not in COLUMN_TYPES:
                 raise ValueError(f"column {name!r}: type {kind!r} is not one of {COLUMN_TYPES}")

@@ -18,7 +18,7 @@ NAME = "census"
 DATA_DIR = PROJECT_ROOT / "data" / "census"
 # adult.data/adult.test: no header, '?' for unknown, a comment first line and "<=50K." labels in adult.test.
 CSV_FORMAT = {
-    "columns": CSV_COLUMNS,
+    "columns": [[name, kind] for name, kind in CSV_COLUMNS.items()],  # a list: the order is the file's
     "comment_prefix": "|",
     "missing_values": ["?"],
     "strip_suffixes": {LABEL_KEY: "."},

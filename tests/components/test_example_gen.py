@@ -1,0 +1,109 @@
+import io
+
+import pytest
+import tensorflow as tf
+
+from components.example_gen.component import BadInputError
+from components.example_gen.rows import CsvFormat, Row, RowError, assign_split, encode_example, read_rows, typed_values
+from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
+from sluice.artifacts import fingerprint_dir, read_artifact
+from sluice.execute import execute
+from sluice.pipeline import Component
+from tests.helpers import CENSUS_SAMPLE_TRAIN
+
+CENSUS = CsvFormat(**CSV_FORMAT)
+GOOD = "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
+
+
+def rows_of(text: str, fmt: CsvFormat = CENSUS):
+    return list(read_rows(io.BytesIO(text.encode()), "f.csv", fmt))
+
+
+def test_census_row_is_typed_with_spaces_suffixes_and_unknowns_handled():
+    text = "|1x3 Cross validator\n" + GOOD.replace("State-gov", "?").replace("<=50K", ">50K.") + "\n"
+    (row,) = rows_of(text)
+    assert row.row == 2
+    values = typed_values(row, CENSUS)
+    assert values["age"] == 39 and values["fnlwgt"] == 77516 and values["income_bracket"] == ">50K"
+    assert "workclass" not in values  # '?' means unknown: left out of the example
+    example = tf.train.Example.FromString(encode_example(values, CENSUS))
+    assert example.features.feature["age"].int64_list.value == [39]
+    assert example.features.feature["sex"].bytes_list.value == [b"Male"]
+
+
+def test_short_row_names_file_row_and_missing_column():
+    (_, error) = rows_of(GOOD + GOOD.rsplit(",", 1)[0] + "\n")
+    assert isinstance(error, RowError)
+    assert str(error) == "f.csv, row 2, column 'income_bracket': expected 15 fields, found 14 (missing column)"
+
+
+def test_non_numeric_value_names_file_row_and_column():
+    (row,) = rows_of(GOOD.replace("39,", "forty,"))
+    error = typed_values(row, CENSUS)
+    assert str(error) == "f.csv, row 1, column 'age': 'forty' is not an integer"
+
+
+def test_header_lacking_a_column_is_named():
+    fmt = CsvFormat(columns={"a": "int", "b": "string"}, header=True)
+    (error,) = rows_of("a,c\n1,x\n", fmt)
+    assert (error.row, error.column) == (1, "b")
+
+
+def test_header_columns_are_reordered_by_name():
+    fmt = CsvFormat(columns={"a": "int", "b": "string"}, header=True)
+    (row,) = rows_of("b,extra,a\nx,y,1\n", fmt)
+    assert row.fields == ("1", "x") and row.row == 2
+
+
+def test_undecodable_bytes_are_reported_with_their_row():
+    items = list(read_rows(io.BytesIO(GOOD.encode() + b"\xff\xfe bad\n" + GOOD.encode()), "f.csv", CENSUS))
+    errors = [i for i in items if isinstance(i, RowError)]
+    assert [e.row for e in errors] == [2] and "not UTF-8" in errors[0].reason
+    assert sum(isinstance(i, Row) for i in items) == 2
+
+
+def test_split_is_a_stable_function_of_the_row():
+    (row,) = rows_of(GOOD)
+    splits = {"train": 90, "eval": 10}
+    assert assign_split(row, splits) == assign_split(Row("other.csv", 99, row.fields), splits)
+    rows = [Row("f", i, (str(i),)) for i in range(2000)]
+    share = sum(assign_split(r, splits) == "train" for r in rows) / len(rows)
+    assert 0.87 < share < 0.93
+
+
+def _example_gen(train_file, test_file) -> Component:
+    config = CensusConfig(home="/unused")
+    config = config.model_copy(update={"data": config.data.model_copy(update={"train_file": str(train_file), "test_file": str(test_file)})})
+    return create_pipeline(config).component("example_gen")
+
+
+def test_example_gen_writes_every_row_to_one_split(tmp_path):
+    outcome = execute(_example_gen(CENSUS_SAMPLE_TRAIN, CENSUS_SAMPLE_TRAIN), tmp_path / "run", {})
+    splits = read_artifact(outcome.uri).properties["splits"]
+    assert splits["train"]["rows"] + splits["eval"]["rows"] == 600 and splits["test"]["rows"] == 600
+    written = sum(1 for _ in tf.data.TFRecordDataset(tf.io.gfile.glob(f"{outcome.uri}/train/data-*.tfrecord")))
+    assert written == splits["train"]["rows"]
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda line: line.rsplit(",", 1)[0], r"row 5, column 'income_bracket': expected 15 fields, found 14"),
+        (lambda line: line.replace("40,", "forty,", 1), r"row 5, column 'hours_per_week': 'forty' is not an integer"),
+    ],
+    ids=["missing_column", "non_numeric"],
+)
+def test_bad_input_stops_example_gen_and_keeps_the_good_run(tmp_path, corrupt, message):
+    good = execute(_example_gen(CENSUS_SAMPLE_TRAIN, CENSUS_SAMPLE_TRAIN), tmp_path / "good_run", {})
+    good_fingerprint = fingerprint_dir(good.uri)
+
+    lines = CENSUS_SAMPLE_TRAIN.read_text().splitlines(keepends=True)
+    lines[4] = corrupt(lines[4].rstrip("\n")) + "\n"
+    bad_file = tmp_path / "bad.csv"
+    bad_file.write_text("".join(lines))
+    with pytest.raises(BadInputError, match=message) as raised:
+        execute(_example_gen(bad_file, CENSUS_SAMPLE_TRAIN), tmp_path / "bad_run", {})
+    assert str(bad_file) in str(raised.value) and "1 bad row" in str(raised.value)
+    assert not (tmp_path / "bad_run" / "example_gen").exists()
+    assert [p.name for p in (tmp_path / "bad_run").iterdir()] == []  # no draft left either
+    assert fingerprint_dir(good.uri) == good_fingerprint

@@ -1,0 +1,135 @@
+"""Each component's artifact from one real run of the census pipeline on 900 sample rows."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.evaluator import binary_metrics
+from components.example_validator import AnomaliesFound
+from components.schema_gen import SCHEMA_FILE
+from components.tuner import SearchFailed
+from sluice.artifacts import read_artifact, write_artifact
+from sluice.execute import execute
+from sluice.pipeline import Component
+from tests.helpers import ROOT
+
+
+def test_statistics_count_exactly_the_examples_written(artifact):
+    examples, statistics = artifact("example_gen"), artifact("statistics_gen")
+    for split, info in examples.properties["splits"].items():
+        assert statistics.properties["splits"][split]["num_examples"] == info["rows"] > 0
+
+
+def test_reviewed_schema_is_used_when_present(artifact):
+    schema = artifact("schema_gen")
+    assert schema.properties["source"] == "reviewed"
+    reviewed = (ROOT / "schemas" / "census" / "schema.pbtxt").read_text()
+    assert Path(schema.file(SCHEMA_FILE)).read_text() == reviewed
+
+
+def test_schema_is_inferred_from_train_without_a_reviewed_one(artifact, tmp_path):
+    component = Component("schema_gen", "components.schema_gen:run", {"statistics": "statistics_gen"}, {"reviewed_schema": str(tmp_path / "none.pbtxt")})
+    outcome = execute(component, tmp_path, {"statistics": artifact("statistics_gen").uri})
+    schema = read_artifact(outcome.uri)
+    assert schema.properties == {**schema.properties, "source": "inferred", "inferred_from": "train"}
+    text = Path(schema.file(SCHEMA_FILE)).read_text()
+    assert 'name: "income_bracket"' in text and 'name: "age"' in text and "type: INT" in text
+
+
+def test_anomalies_stop_the_run_naming_feature_and_anomaly(artifact, tmp_path):
+    narrow = (ROOT / "schemas" / "census" / "schema.pbtxt").read_text().replace("max: 100", "max: 30", 1)
+    assert narrow.count("max: 30") == 1
+    with write_artifact(tmp_path / "schema", type="Schema", producer="test") as draft:
+        Path(draft.file(SCHEMA_FILE)).write_text(narrow)
+    component = Component("example_validator", "components.example_validator:run")
+    with pytest.raises(AnomaliesFound, match=r"split 'eval', feature 'age': Out-of-range values"):
+        execute(component, tmp_path / "run", {"statistics": artifact("statistics_gen").uri, "schema": str(tmp_path / "schema")})
+    assert not (tmp_path / "run" / "example_validator").exists()
+
+
+def test_transform_keeps_every_row_and_a_loadable_graph(artifact):
+    import tensorflow_transform as tft
+
+    examples, transform = artifact("example_gen"), artifact("transform")
+    for split, info in examples.properties["splits"].items():
+        assert transform.properties["splits"][split]["rows"] == info["rows"]
+        files = tf.io.gfile.glob(transform.file(transform.properties["splits"][split]["pattern"]))
+        assert sum(1 for _ in tf.data.TFRecordDataset(files)) == info["rows"]
+    output = tft.TFTransformOutput(transform.uri)
+    assert "income_bracket" in output.raw_feature_spec()  # the raw metadata is written
+    assert output.vocabulary_size_by_name("education") >= 10
+    assert output.num_buckets_for_transformed_feature("education_x_occupation") == 1000
+
+
+def test_every_trial_is_checked_and_the_best_hyperparameters_kept(artifact):
+    tuner = artifact("tuner")
+    trials = json.loads(Path(tuner.file("trials.json")).read_text())
+    assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials)
+    best = json.loads(Path(tuner.file("best_hyperparameters.json")).read_text())
+    assert best in [t["hyperparameters"] for t in trials]
+
+
+def untrainable_model(hp, features):
+    """Builds, but every trial's training fails."""
+    import keras
+
+    from pipelines.census.model import build_model
+
+    def broken_loss(y_true, y_pred):
+        raise ValueError("this model cannot be trained")
+
+    model = build_model(hp, features)
+    model.compile(optimizer="adam", loss=broken_loss)
+    return model
+
+
+def test_a_search_with_no_successful_trial_fails_loudly(artifact, tmp_path):
+    component = Component(
+        "tuner",
+        "components.tuner:run",
+        {"transform": "transform"},
+        {"model_fn": "tests.components.test_pipeline_components:untrainable_model", "label": "income_bracket", "max_trials": 2, "trial_steps": 1},
+    )
+    with pytest.raises(SearchFailed, match="none of 2 trials finished(.|\\n)*this model cannot be trained"):
+        execute(component, tmp_path, {"transform": artifact("transform").uri})
+    assert not (tmp_path / "tuner").exists()
+
+
+def test_exported_model_carries_its_vocabularies(artifact):
+    trainer = artifact("trainer")
+    assets = {p.name for p in Path(trainer.file("serving_model", "assets")).iterdir()}
+    assert {"education", "occupation", "native_country"} <= assets
+
+
+def test_evaluator_scores_every_test_row(artifact):
+    metrics = artifact("evaluator").properties["metrics"]
+    assert metrics["examples"] == artifact("example_gen").properties["splits"]["test"]["rows"]
+    assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["auc"] <= 1 and metrics["log_loss"] > 0
+
+
+def test_binary_metrics_match_hand_computed_values():
+    labels = np.array([0, 0, 1, 1])
+    scores = np.array([0.1, 0.4, 0.35, 0.8])
+    metrics = binary_metrics(labels, scores)
+    assert metrics["accuracy"] == 0.75  # 0.35 is the one wrong call
+    assert metrics["auc"] == pytest.approx(0.75)  # 3 of the 4 positive/negative pairs ordered
+    expected_loss = -np.mean(np.log([0.9, 0.6, 0.35, 0.8]))
+    assert metrics["log_loss"] == pytest.approx(expected_loss)
+    assert binary_metrics(np.array([0, 1]), np.array([0.5, 0.5]))["auc"] == 0.5  # a tie counts one half
+
+
+def test_pusher_pushes_only_a_model_over_the_threshold(artifact, tmp_path):
+    inputs = {"model": artifact("trainer").uri, "evaluation": artifact("evaluator").uri}
+    wiring = {"model": "trainer", "evaluation": "evaluator"}
+    serving = tmp_path / "serving" / "census"
+    refused = execute(Component("pusher", "components.pusher:run", wiring, {"serving_dir": str(serving), "min_accuracy": 1.01}), tmp_path / "a", inputs)
+    assert read_artifact(refused.uri).properties["pushed"] is False
+    assert not serving.exists() or not any(serving.iterdir())
+
+    pushed = execute(Component("pusher", "components.pusher:run", wiring, {"serving_dir": str(serving), "min_accuracy": 0.0}), tmp_path / "b", inputs)
+    version = read_artifact(pushed.uri).properties["version"]
+    assert [p.name for p in serving.iterdir()] == [str(version)]
+    assert (serving / str(version) / "saved_model.pb").exists()
