@@ -22,8 +22,11 @@ class Params:
     Args:
         model_fn: "module:function" building a compiled Keras model from (hp, ModelFeatures).
         label: the label's transformed feature name.
-        train_steps: training steps (batches) in all.
+        train_steps: the most training steps (batches) in all.
         batch_size: examples per step.
+        eval_every_steps: steps between evaluations on the eval split.
+        early_stopping_patience: evaluations without a lower eval loss before training
+            stops; the weights of the best evaluation are kept. 0 trains every step.
         seed: drives shuffling and initialisation.
     """
 
@@ -31,6 +34,8 @@ class Params:
     label: str
     train_steps: int = 2000
     batch_size: int = 256
+    eval_every_steps: int = 200
+    early_stopping_patience: int = 3
     seed: int = 42
 
 
@@ -52,12 +57,30 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     train = split_dataset(transform, "train", params.label, params.batch_size, shuffle=True, repeat=True, seed=params.seed)
     evaluation = split_dataset(transform, "eval", params.label, params.batch_size)
-    history = model.fit(train, steps_per_epoch=params.train_steps, epochs=1, validation_data=evaluation, shuffle=False, verbose=0)
+    steps_per_round = min(params.eval_every_steps, params.train_steps)
+    callbacks = []
+    if params.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping("val_loss", patience=params.early_stopping_patience, restore_best_weights=True)
+        )
+    history = model.fit(
+        train,
+        steps_per_epoch=steps_per_round,
+        epochs=-(-params.train_steps // steps_per_round),
+        validation_data=evaluation,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )
+    val_loss = history.history["val_loss"]
+    kept_round = val_loss.index(min(val_loss)) if params.early_stopping_patience else len(val_loss) - 1
     export_serving_model(model, transform.uri, params.label, output.file(SERVING_MODEL_DIR))
     output.properties.update(
         train_steps=params.train_steps,
         batch_size=params.batch_size,
         hyperparameters=hyperparameters.values,
-        final_metrics={name: float(values[-1]) for name, values in history.history.items()},
+        steps_run=len(val_loss) * steps_per_round,
+        kept_weights_of_step=(kept_round + 1) * steps_per_round,
+        metrics={name: float(values[kept_round]) for name, values in history.history.items()},
         serving_model=SERVING_MODEL_DIR,
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from sluice.artifacts import ArtifactError, read_artifact, write_artifact
+from sluice.beam_jobs import complete_beam_args
 from sluice.pipeline import Component, load_object
 
 
@@ -69,6 +70,7 @@ def execute(
     ) as draft:
         run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
         draft.properties["params_fingerprint"] = fingerprint
+        draft.properties["beam_args"] = complete_beam_args(beam_args)
     return Outcome(component.name, str(uri), time.monotonic() - started, reused=False)
 
 

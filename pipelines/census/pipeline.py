@@ -34,6 +34,12 @@ class DataConfig(Section):
     test_file: str = str(DATA_DIR / "adult.test.gz")
     eval_percent: int = pydantic.Field(10, ge=1, le=99)
 
+    @pydantic.field_validator("train_file", "test_file")
+    @classmethod
+    def _absolute(cls, path: str) -> str:
+        # Components may run in another working directory (an Airflow worker, a child process).
+        return path if "://" in path else str(Path(path).resolve())
+
 
 class TunerConfig(Section):
     max_trials: int = pydantic.Field(4, ge=0)
@@ -44,6 +50,8 @@ class TunerConfig(Section):
 class TrainerConfig(Section):
     train_steps: int = pydantic.Field(2000, ge=1)
     batch_size: int = pydantic.Field(256, ge=1)
+    eval_every_steps: int = pydantic.Field(200, ge=1)
+    early_stopping_patience: int = pydantic.Field(3, ge=0)
 
 
 class CensusConfig(PipelineConfig):
@@ -126,6 +134,8 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "label": LABEL_KEY,
                     "train_steps": config.trainer.train_steps,
                     "batch_size": config.trainer.batch_size,
+                    "eval_every_steps": config.trainer.eval_every_steps,
+                    "early_stopping_patience": config.trainer.early_stopping_patience,
                     "seed": config.seed,
                 },
                 artifact_type="Model",
