@@ -6,11 +6,12 @@ import dataclasses
 from typing import Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.errors import SluiceError
 
 ANOMALIES_FILE = "anomalies.pbtxt"
 
 
-class AnomaliesFound(RuntimeError):
+class AnomaliesFound(SluiceError):
     """Split statistics break the schema; the message names each feature and anomaly."""
 
 

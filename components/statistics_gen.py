@@ -6,12 +6,9 @@ import dataclasses
 from typing import Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.errors import RowCountMismatch
 
 STATS_FILE = "FeatureStats.pb"
-
-
-class RowCountMismatch(RuntimeError):
-    """Statistics saw a different number of examples than ExampleGen wrote."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,11 +11,12 @@ import json
 from typing import Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.errors import SluiceError
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
 
 
-class SearchFailed(RuntimeError):
+class SearchFailed(SluiceError):
     """No trial of the search finished."""
 
 

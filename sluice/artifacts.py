@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from sluice.errors import SluiceError
+
 ARTIFACT_FILE = "artifact.json"
 
 _TRACKED_LIBRARIES = (
@@ -36,7 +38,7 @@ _TRACKED_LIBRARIES = (
 )
 
 
-class ArtifactError(RuntimeError):
+class ArtifactError(SluiceError):
     """An artifact is missing, incomplete, or would overwrite an existing one."""
 
 

@@ -9,15 +9,16 @@ import traceback
 import click
 
 from sluice.config import HOME_ENV, apply_overrides, default_home
+from sluice.errors import SluiceError
 from sluice.registry import available_pipelines, pipeline_module
 
-# Errors a user can act on from the message alone; anything else also prints its traceback.
-_USER_ERRORS = ("BadInputError", "AnomaliesFound", "SearchFailed", "RowCountMismatch", "ArtifactError", "FileNotFoundError", "KeyError", "ValueError")
 
 
 @click.group(help="Sluice: tabular ML pipelines from raw CSV to a served SavedModel.")
 def main() -> None:
-    pass
+    from sluice.process import quiet_library_noise
+
+    quiet_library_noise()
 
 
 @main.command("list", help="List the pipelines that can be run.")
@@ -131,7 +132,7 @@ def _exit_after(action) -> None:
     try:
         action()
     except Exception as error:
-        if type(error).__name__ not in _USER_ERRORS:
+        if not isinstance(error, (SluiceError, FileNotFoundError)):
             traceback.print_exc()
         click.echo(f"error: {error}", err=True)
         exit_now(1)

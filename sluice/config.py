@@ -9,6 +9,8 @@ from typing import Sequence, TypeVar
 
 import pydantic
 
+from sluice.errors import SluiceError
+
 HOME_ENV = "SLUICE_HOME"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +18,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def default_home() -> str:
     """Where artifacts and served models live: $SLUICE_HOME, else ./sluice_home."""
     return str(Path(os.environ.get(HOME_ENV, "sluice_home")).resolve())
+
+
+class ConfigError(SluiceError, ValueError):
+    """A setting is unknown or has the wrong type."""
 
 
 class PipelineConfig(pydantic.BaseModel):
@@ -41,13 +47,13 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
     """A copy of `config` with each "section.field=value" set (values parsed as JSON when they can be).
 
     Raises:
-        ValueError: an override names no field, or its value has the wrong type.
+        ConfigError: an override names no field, or its value has the wrong type.
     """
     data = config.model_dump()
     for override in overrides:
         path, sep, text = override.partition("=")
         if not sep:
-            raise ValueError(f"override {override!r} must look like section.field=value")
+            raise ConfigError(f"override {override!r} must look like section.field=value")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
@@ -56,12 +62,12 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
         keys = path.split(".")
         for key in keys[:-1]:
             if not isinstance(node.get(key), dict):
-                raise ValueError(f"override {override!r}: {key!r} is not a section")
+                raise ConfigError(f"override {override!r}: {key!r} is not a section")
             node = node[key]
         if keys[-1] not in node:
-            raise ValueError(f"override {override!r}: no setting {path!r}")
+            raise ConfigError(f"override {override!r}: no setting {path!r}")
         node[keys[-1]] = value
     try:
         return type(config).model_validate(data)
     except pydantic.ValidationError as error:
-        raise ValueError(f"bad override: {error}") from None
+        raise ConfigError(f"bad override: {error}") from None

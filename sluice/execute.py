@@ -12,12 +12,15 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from sluice.artifacts import ArtifactError, read_artifact, write_artifact
 from sluice.beam_jobs import complete_beam_args
+from sluice.errors import SluiceError
 from sluice.pipeline import Component, load_object
 
 
@@ -80,41 +83,40 @@ def run_in_child(
     input_uris: Mapping[str, str],
     beam_args: Sequence[str] = (),
 ) -> Outcome:
-    """Runs `execute` in a fresh Python process.
+    """Runs `execute` in a fresh Python process; its output streams through to the caller's.
 
     TensorFlow and TFT leave a process that crashes at interpreter exit after correct
-    work, and trials hold memory; a child process keeps both away from the caller (an
-    Airflow task, a long search) and returns all its memory when it ends.
+    work, and training holds memory; a child process keeps both away from the caller (an
+    Airflow task, say) and returns all its memory when it ends.
+
+    Raises:
+        ComponentFailed: the component raised (its message is kept) or the child died.
     """
-    request = json.dumps(
-        {
-            "component": json.loads(component.to_json()),
+    with tempfile.TemporaryDirectory(prefix="sluice-child-") as scratch:
+        reply_file = os.path.join(scratch, "reply.json")
+        request = {
+            "component": dataclasses.asdict(component),
             "run_dir": str(run_dir),
             "input_uris": dict(input_uris),
             "beam_args": list(beam_args),
+            "reply_file": reply_file,
         }
-    )
-    completed = subprocess.run(
-        [sys.executable, "-m", "sluice.execute"],
-        input=request,
-        text=True,
-        stdout=subprocess.PIPE,
-    )
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
-    reply = json.loads(lines[-1]) if lines else {}
+        completed = subprocess.run([sys.executable, "-m", "sluice.execute"], input=json.dumps(request), text=True)
+        reply = json.loads(Path(reply_file).read_text()) if os.path.exists(reply_file) else {}
     if completed.returncode != 0 or "error" in reply or not reply:
-        detail = reply.get("error", f"exit code {completed.returncode}, no reply")
+        detail = reply.get("error", f"the child process ended with exit code {completed.returncode}")
         raise ComponentFailed(f"component {component.name!r} failed: {detail}")
     return Outcome(**reply)
 
 
-class ComponentFailed(RuntimeError):
+class ComponentFailed(SluiceError):
     """A component raised, or its child process died."""
 
 
 def _main() -> None:
-    from sluice.process import exit_now
+    from sluice.process import exit_now, quiet_library_noise
 
+    quiet_library_noise()
     request = json.loads(sys.stdin.read())
     try:
         outcome = execute(
@@ -123,14 +125,12 @@ def _main() -> None:
             request["input_uris"],
             request["beam_args"],
         )
+        reply, code = dataclasses.asdict(outcome), 0
     except Exception as error:
-        import traceback
-
         traceback.print_exc()
-        print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
-        exit_now(1)
-    print(json.dumps(dataclasses.asdict(outcome)))
-    exit_now(0)
+        reply, code = {"error": f"{type(error).__name__}: {error}"}, 1
+    Path(request["reply_file"]).write_text(json.dumps(reply))
+    exit_now(code)
 
 
 if __name__ == "__main__":

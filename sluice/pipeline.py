@@ -12,8 +12,10 @@ import importlib
 import json
 from typing import Any, Callable, Mapping
 
+from sluice.errors import SluiceError
 
-class PipelineError(ValueError):
+
+class PipelineError(SluiceError, ValueError):
     """A pipeline definition is inconsistent."""
 
 
@@ -42,13 +44,6 @@ class Component:
             json.dumps(self.params)
         except TypeError as error:
             raise PipelineError(f"component {self.name!r}: params must be JSON-friendly ({error})") from None
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> Component:
-        return cls(**json.loads(text))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,7 @@ import dataclasses
 from itertools import islice
 from pathlib import Path
 
-from components.example_gen.rows import CsvFormat, Row, RowError, encode_example, read_rows, typed_values
+from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +38,7 @@ def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str
         for item in islice(read_rows(handle, csv_file, fmt), limit):
             values = typed_values(item, fmt) if isinstance(item, Row) else item
             if isinstance(values, RowError):
-                raise ValueError(str(values))
+                raise BadInputError(str(values))
             rows.append((item, values))
     served = [{k: v for k, v in values.items() if k != label} for _, values in rows]
     saved_model = tf.saved_model.load(str(model_dir))

@@ -20,3 +20,15 @@ def exit_now(code: int) -> None:
         except Exception:  # a closed pipe must not change the exit code
             pass
     os._exit(code)
+
+
+def quiet_library_noise() -> None:
+    """Silences start-up notices that say nothing about the run.
+
+    Python 3.11 end-of-life and grpcio notices from Google client libraries, and
+    TensorFlow's CPU/CUDA build messages; warnings and errors still show.
+    """
+    import warnings
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\..*")

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from sluice.config import PROJECT_ROOT
+from sluice.pipeline import PipelineError
 
 
 def available_pipelines() -> list[str]:
@@ -18,7 +19,7 @@ def available_pipelines() -> list[str]:
 
 
 def pipeline_module(name: str) -> ModuleType:
-    """The module defining pipeline `name`; raises KeyError naming the ones that exist."""
+    """The module defining pipeline `name`; raises PipelineError naming the ones that exist."""
     if name not in available_pipelines():
-        raise KeyError(f"no pipeline {name!r}; available: {', '.join(available_pipelines()) or 'none'}")
+        raise PipelineError(f"no pipeline {name!r}; available: {', '.join(available_pipelines()) or 'none'}")
     return importlib.import_module(f"pipelines.{name}.pipeline")

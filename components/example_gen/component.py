@@ -10,15 +10,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Sequence
 
-from components.example_gen.rows import CsvFormat, Row, RowError, assign_split, encode_example, read_rows, typed_values
+from components.example_gen.rows import (
+    BadInputError,
+    CsvFormat,
+    Row,
+    RowError,
+    assign_split,
+    encode_example,
+    read_rows,
+    typed_values,
+)
 from sluice.artifacts import Artifact, ArtifactDraft
 
 _MAX_ERRORS_SHOWN = 20
 _METRICS_NAMESPACE = "example_gen"
-
-
-class BadInputError(ValueError):
-    """Source rows that cannot become examples; the message names file, row and column."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,13 @@ import dataclasses
 import hashlib
 from typing import IO, Iterator, Mapping, Sequence
 
+from sluice.errors import SluiceError
+
 COLUMN_TYPES = ("int", "float", "string")
+
+
+class BadInputError(SluiceError):
+    """Source rows that cannot become examples; the message names file, row and column."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,12 +11,9 @@ import dataclasses
 from typing import Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.errors import RowCountMismatch
 
 _METRICS_NAMESPACE = "transform"
-
-
-class RowCountMismatch(RuntimeError):
-    """Transform wrote a different number of rows than it was given."""
 
 
 @dataclasses.dataclass(frozen=True)

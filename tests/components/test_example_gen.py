@@ -3,8 +3,7 @@ import io
 import pytest
 import tensorflow as tf
 
-from components.example_gen.component import BadInputError
-from components.example_gen.rows import CsvFormat, Row, RowError, assign_split, encode_example, read_rows, typed_values
+from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, assign_split, encode_example, read_rows, typed_values
 from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
 from sluice.artifacts import fingerprint_dir, read_artifact
 from sluice.execute import execute

@@ -1,3 +1,6 @@
+import dataclasses
+import json
+
 import pytest
 
 from pipelines.census.pipeline import CensusConfig, create_pipeline
@@ -19,7 +22,7 @@ def test_component_names_are_unique():
 def test_component_survives_json_with_column_order():
     census = create_pipeline(CensusConfig(home="/nonexistent"))
     example_gen = census.component("example_gen")
-    again = Component.from_json(example_gen.to_json())
+    again = Component(**json.loads(json.dumps(dataclasses.asdict(example_gen))))
     assert again == example_gen
     assert [name for name, _ in again.params["format"]["columns"]][:3] == ["age", "workclass", "fnlwgt"]
 

@@ -1,0 +1,9 @@
+"""Errors a user can act on from their message alone (the CLI prints no traceback for them)."""
+
+
+class SluiceError(Exception):
+    """Base of Sluice's user-facing errors."""
+
+
+class RowCountMismatch(SluiceError):
+    """A stage wrote a different number of rows than it was given; the message names the stage."""
