@@ -87,9 +87,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
     if not finished:
         raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(tuner)}")
-    best = tuner.get_best_hyperparameters(1)[0]
-    _write(output, best.values, trials=trials, searched=True)
-    output.properties.update(objective=params.objective, best_score=min(t["score"] for t in finished) if direction == "min" else max(t["score"] for t in finished))
+    (best,) = tuner.oracle.get_best_trials(1)
+    _write(output, best.hyperparameters.values, trials=trials, searched=True)
+    output.properties.update(objective=params.objective, best_score=best.score, best_trial=best.trial_id)
 
 
 def _trial_records(tuner) -> list[dict]:

@@ -65,7 +65,7 @@ def _run(name, overrides, home, run_id, beam_args) -> None:
         config.artifact_root,
         run_id=run_id,
         beam_args=beam_args,
-        on_outcome=lambda o: click.echo(f"  {o.component:<18} done in {o.seconds:6.1f} s"),
+        on_outcome=lambda o: click.echo(f"  {o.component:<18} {'reused' if o.reused else 'done'} in {o.seconds:6.1f} s"),
     )
     total = time.monotonic() - started
     _print_summary(module, config, result, total)

@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 
 from sluice.artifacts import ArtifactError, read_artifact, write_artifact
 from sluice.beam_jobs import complete_beam_args
+from sluice.config import ConfigError
 from sluice.errors import SluiceError
 from sluice.pipeline import Component, load_object
 
@@ -61,10 +62,12 @@ def execute(
             return Outcome(component.name, str(uri), time.monotonic() - started, reused=True)
         raise ArtifactError(f"{uri} exists from other inputs or parameters; choose a new run id")
 
-    module_name, _, function_name = component.entry.partition(":")
     run = load_object(component.entry)
-    params_type = load_object(f"{module_name}:Params")
-    params = params_type(**component.params)
+    params_type = load_object(component.entry.partition(":")[0] + ":Params")
+    try:
+        params = params_type(**component.params)
+    except TypeError as error:
+        raise ConfigError(f"component {component.name!r}: {error}") from None
     with write_artifact(
         uri,
         type=component.artifact_type or component.name,

@@ -8,6 +8,10 @@ with the file, row and column of each, and no artifact is written.
 from __future__ import annotations
 
 import dataclasses
+import glob
+import json
+import os
+import shutil
 from typing import Any, Mapping, Sequence
 
 from components.example_gen.rows import (
@@ -21,9 +25,11 @@ from components.example_gen.rows import (
     typed_values,
 )
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.config import ConfigError
 
 _MAX_ERRORS_SHOWN = 20
 _METRICS_NAMESPACE = "example_gen"
+_ERRORS_DIR = "_errors"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,18 +46,17 @@ class Params:
     format: Mapping[str, Any]
     num_shards: int = 0
 
+    def __post_init__(self):
+        for source in self.sources:
+            if sum(source["splits"].values()) != 100:
+                raise ConfigError(f"ExampleGen source {source['pattern']}: split percentages must add up to 100")
+
     def csv_format(self) -> CsvFormat:
         return CsvFormat(**self.format)
 
     def split_names(self) -> list[str]:
-        names: list[str] = []
-        for source in self.sources:
-            for name, percent in source["splits"].items():
-                if name not in names:
-                    names.append(name)
-            if sum(source["splits"].values()) != 100:
-                raise ValueError(f"source {source['pattern']}: split percentages must add up to 100")
-        return names
+        """Every split once, in the order the sources name them."""
+        return list(dict.fromkeys(name for source in self.sources for name in source["splits"]))
 
 
 def _matched_files(pattern: str) -> list[str]:
@@ -59,7 +64,7 @@ def _matched_files(pattern: str) -> list[str]:
 
     files = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
     if not files:
-        raise FileNotFoundError(f"ExampleGen: no file matches {pattern}")
+        raise BadInputError(f"ExampleGen: no file matches {pattern}")
     return files
 
 
@@ -73,7 +78,8 @@ def _read_file(source: tuple[str, Mapping[str, int]], fmt: CsvFormat):
 
 
 class _ExampleFromRow:
-    """Maps (Row | RowError, splits) to ("split", example bytes) or an error, counting both."""
+    """Maps (Row | RowError, splits) to (split index, example bytes), or a RowError to the
+    "errors" output; counts both."""
 
     def __init__(self, fmt: CsvFormat, split_names: Sequence[str]):
         self.fmt = fmt
@@ -124,15 +130,13 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         )
     _ = (
         parsed.errors
-        | "FormatErrors" >> beam.Map(lambda e: f"{e.file}\t{e.row}\t{e.column or ''}\t{e.reason}")
-        | "WriteErrors" >> beam.io.WriteToText(output.file("_errors", "errors"), file_name_suffix=".tsv")
+        | "FormatErrors" >> beam.Map(lambda error: json.dumps(dataclasses.asdict(error)))
+        | "WriteErrors" >> beam.io.WriteToText(output.file(_ERRORS_DIR, "errors"), file_name_suffix=".jsonl")
     )
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)
     if counters.get("bad_rows", 0):
-        raise BadInputError(_error_message(output, counters["bad_rows"]))
-    import shutil
-
-    shutil.rmtree(output.file("_errors"))
+        raise BadInputError(_error_message(output.file(_ERRORS_DIR), counters["bad_rows"]))
+    shutil.rmtree(output.file(_ERRORS_DIR))
     output.properties.update(
         splits={name: {"rows": counters.get(f"rows_{name}", 0), "pattern": f"{name}/data-*.tfrecord"} for name in split_names},
         sources=[{"file": path, "splits": splits} for path, splits in files],
@@ -140,16 +144,12 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     )
 
 
-def _error_message(output: ArtifactDraft, count: int) -> str:
-    import glob
-
-    lines: list[tuple[str, int, str, str]] = []
-    for path in glob.glob(output.file("_errors", "errors*.tsv")):
+def _error_message(errors_dir: str, count: int) -> str:
+    errors = []
+    for path in glob.glob(os.path.join(errors_dir, "*.jsonl")):
         with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                file, row, column, reason = line.rstrip("\n").split("\t", 3)
-                lines.append((file, int(row), column, reason))
-    lines.sort()
-    shown = [str(RowError(f, r, c or None, why)) for f, r, c, why in lines[:_MAX_ERRORS_SHOWN]]
+            errors.extend(RowError(**json.loads(line)) for line in handle)
+    errors.sort(key=lambda e: (e.file, e.row))
+    shown = [str(error) for error in errors[:_MAX_ERRORS_SHOWN]]
     more = f"\n  ... and {count - len(shown)} more" if count > len(shown) else ""
     return f"ExampleGen: {count} bad row(s); nothing was written:\n  " + "\n  ".join(shown) + more
