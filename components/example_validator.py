@@ -1,18 +1,36 @@
-"""ExampleValidator: checks split statistics against the schema; anomalies stop the run."""
+"""ExampleValidator: schema anomalies, training/serving skew and drift, with a gate.
+
+Checks, each optional:
+- schema: each split's statistics against the schema (missing or extra column, type
+  change, value out of domain, unseen categories beyond the tolerated share, missing rate
+  above the presence constraint);
+- skew: a serving split against the training split, with the schema's skew_comparator
+  thresholds (L-infinity for categories, Jensen-Shannon divergence for numbers);
+- drift: a split against the same split of the pipeline's previous run (the previous
+  span of data), with the schema's drift_comparator thresholds.
+
+The artifact always holds each check's anomalies proto, `summary.json` and `report.html`.
+Blocking findings close the gate: the artifact is sealed with them, then the run stops
+with a message naming each feature, measure, value and threshold.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Mapping, Sequence
 
-from sluice.artifacts import Artifact, ArtifactDraft
-from sluice.errors import SluiceError
+from sluice.artifacts import Artifact, ArtifactDraft, latest_artifact
+from sluice.errors import GateClosed
+from sluice.validation import Finding
 
 ANOMALIES_FILE = "anomalies.pbtxt"
+SUMMARY_FILE = "summary.json"
+REPORT_FILE = "report.html"
 
 
-class AnomaliesFound(SluiceError):
-    """Split statistics break the schema; the message names each feature and anomaly."""
+class AnomaliesFound(GateClosed):
+    """Blocking findings; the message names each feature, measure, value and threshold."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,24 +38,20 @@ class Params:
     """ExampleValidator's parameters.
 
     Args:
-        splits: the splits to validate against the schema.
-        environment: the schema environment the splits belong to (used when the schema has environments).
+        splits: splits checked against the schema.
+        environment: the schema environment of those splits (when the schema has environments).
+        skew_training_split: the training side of the skew check (None: no skew check).
+        skew_serving_split: the serving side of the skew check.
+        drift_split: the split compared with the previous run's same split (None: no drift check).
+        warn_only: features whose findings are reported as warnings and never block.
     """
 
     splits: Sequence[str] = ("eval", "test")
     environment: str = "TRAINING"
-
-
-def describe_anomalies(split: str, anomalies) -> list[str]:
-    """One readable line per anomalous feature."""
-    lines = []
-    for feature, info in sorted(anomalies.anomaly_info.items()):
-        reasons = "; ".join(f"{r.short_description}: {r.description}" for r in info.reason) or info.description
-        lines.append(f"split {split!r}, feature {feature!r}: {reasons}")
-    if anomalies.HasField("dataset_anomaly_info"):
-        reasons = "; ".join(r.description for r in anomalies.dataset_anomaly_info.reason)
-        lines.append(f"split {split!r}, dataset: {reasons}")
-    return lines
+    skew_training_split: str | None = None
+    skew_serving_split: str | None = None
+    drift_split: str | None = None
+    warn_only: Sequence[str] = ()
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
@@ -45,19 +59,64 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     from components.schema_gen import load_schema
     from components.statistics_gen import load_split_statistics
+    from sluice.report import feature_distributions, write_report
+    from sluice.validation import check_schema_config, comparison_findings, schema_findings
 
     schema = load_schema(inputs["schema"])
+    check_schema_config(schema)
+    statistics = inputs["statistics"]
+    # `sluice validate` brings its training statistics from another run as "baseline".
+    baseline = inputs.get("baseline", statistics)
     environment = params.environment if params.environment in schema.default_environment else None
-    problems: list[str] = []
-    summary = {}
+    findings: list[Finding] = []
+    shown: dict[str, object] = {}  # label -> statistics, for the report's plots (training first)
+    if params.skew_serving_split:
+        shown[params.skew_training_split] = load_split_statistics(baseline, params.skew_training_split)
+
+    def save(anomalies, *parts: str) -> None:
+        tfdv.write_anomalies_text(anomalies, output.file(*parts, ANOMALIES_FILE))
+
     for split in params.splits:
-        anomalies = tfdv.validate_statistics(
-            load_split_statistics(inputs["statistics"], split), schema, environment=environment
+        stats = shown[split] = load_split_statistics(statistics, split)
+        anomalies = tfdv.validate_statistics(stats, schema, environment=environment)
+        save(anomalies, "schema", split)
+        findings += schema_findings(anomalies, split, params.warn_only)
+
+    if params.skew_serving_split:
+        training = shown[params.skew_training_split]
+        serving = shown[params.skew_serving_split] = load_split_statistics(statistics, params.skew_serving_split)
+        anomalies = tfdv.validate_statistics(training, schema, serving_statistics=serving)
+        save(anomalies, "skew", params.skew_serving_split)
+        findings += comparison_findings(anomalies, "skew", params.skew_serving_split, params.skew_training_split, params.warn_only)
+
+    run_dir = output.final_path.parent
+    previous = latest_artifact(run_dir.parent, statistics.path.name, exclude_run=run_dir) if params.drift_split else None
+    if previous is not None:
+        label = f"previous run {previous.path.parent.name}"
+        current = shown[params.drift_split] = load_split_statistics(statistics, params.drift_split)
+        before = shown[f"{params.drift_split} ({label})"] = load_split_statistics(previous, params.drift_split)
+        anomalies = tfdv.validate_statistics(current, schema, previous_statistics=before)
+        save(anomalies, "drift", params.drift_split)
+        findings += comparison_findings(anomalies, "drift", params.drift_split, label, params.warn_only)
+
+    summary = {
+        "blocking": sum(f.blocking for f in findings),
+        "warnings": sum(not f.blocking and f.kind != "within threshold" for f in findings),
+        "drift_compared_with": previous.uri if previous is not None else None,
+        "findings": [
+            {**dataclasses.asdict(f), "distributions": feature_distributions(shown, f.feature) if f.feature else {}}
+            for f in findings
+        ],
+    }
+    with open(output.file(SUMMARY_FILE), "w") as handle:
+        json.dump(summary, handle, indent=2)
+    write_report(output.file(REPORT_FILE), f"Data validation: {output.final_path}", findings, shown)
+    output.properties.update(
+        blocking=summary["blocking"], warnings=summary["warnings"], drift_compared_with=summary["drift_compared_with"]
+    )
+    blocking = [f for f in findings if f.blocking]
+    if blocking:
+        raise AnomaliesFound(
+            f"ExampleValidator: {len(blocking)} blocking finding(s) (report: {output.final_path / REPORT_FILE}):\n  "
+            + "\n  ".join(str(f) for f in blocking)
         )
-        tfdv.write_anomalies_text(anomalies, output.file(split, ANOMALIES_FILE))
-        lines = describe_anomalies(split, anomalies)
-        summary[split] = {"anomalies": len(lines)}
-        problems.extend(lines)
-    if problems:
-        raise AnomaliesFound("ExampleValidator: the data breaks the schema:\n  " + "\n  ".join(problems))
-    output.properties["splits"] = summary

@@ -79,6 +79,24 @@ def read_artifact(uri: str | os.PathLike) -> Artifact:
     )
 
 
+def latest_artifact(
+    pipeline_dir: str | os.PathLike, component: str, *, exclude_run: str | os.PathLike | None = None
+) -> Artifact | None:
+    """The most recently sealed `component` artifact among a pipeline's runs (but `exclude_run`)."""
+    pipeline_dir = Path(pipeline_dir)
+    if not pipeline_dir.is_dir():
+        return None
+    excluded = Path(exclude_run) if exclude_run else None
+    candidates = [
+        run / component
+        for run in pipeline_dir.iterdir()
+        if run != excluded and (run / component / ARTIFACT_FILE).is_file()
+    ]
+    if not candidates:
+        return None
+    return read_artifact(max(candidates, key=lambda p: (p / ARTIFACT_FILE).stat().st_mtime))
+
+
 def fingerprint_dir(path: str | os.PathLike) -> str:
     """sha256 over every payload file's relative path and bytes (artifact.json excluded)."""
     root = Path(path)
@@ -124,7 +142,7 @@ def write_artifact(
         raise ArtifactError(f"{final} already exists; artifacts are never overwritten")
     final.parent.mkdir(parents=True, exist_ok=True)
     draft_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.draft-", dir=final.parent))
-    draft = ArtifactDraft(draft_dir)
+    draft = ArtifactDraft(draft_dir, final)
     try:
         yield draft
         started = draft.started
@@ -152,10 +170,14 @@ def write_artifact(
 
 
 class ArtifactDraft:
-    """An artifact being written: a payload directory and the properties to record."""
+    """An artifact being written: a payload directory and the properties to record.
 
-    def __init__(self, path: Path):
+    `final_path` is where the artifact will appear once sealed (`<run_dir>/<component>`).
+    """
+
+    def __init__(self, path: Path, final_path: Path):
         self.path = path
+        self.final_path = final_path
         self.properties: dict[str, Any] = {}
         self.started = time.monotonic()
 

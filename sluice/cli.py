@@ -125,6 +125,68 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
     _exit_after(predict)
 
 
+@main.command(
+    "validate",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    help=(
+        "Check serving data against the training statistics of PIPELINE's last run: schema "
+        "anomalies in the SERVING environment and training/serving skew. --serving takes a "
+        "CSV in the pipeline's raw format without the label column, or a TFRecord file of "
+        "tf.Example (.tfrecord, .tfrecord.gz). Exits 1 on a blocking finding."
+    ),
+)
+@click.argument("pipeline")
+@click.option("--serving", "serving_file", required=True, help="The serving data file.")
+@click.option("-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE", help="Override a setting, e.g. -o 'validation.warn_only=[\"fnlwgt\"]'.")
+@click.option("--home", default=None, help=f"Where artifacts are (default ${HOME_ENV} or ./sluice_home).")
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+def validate_command(pipeline, serving_file, overrides, home, beam_args) -> None:
+    def validate() -> None:
+        from sluice.artifacts import read_artifact
+        from sluice.serving_check import validate_serving
+
+        module, config = _load_config(pipeline, home, overrides)
+        pipeline_definition = module.create_pipeline(config)
+        outcomes = validate_serving(pipeline_definition, config.artifact_root, serving_file, module.LABEL_KEY, beam_args)
+        validation = read_artifact(outcomes[-1].uri)
+        click.echo(
+            f"No blocking finding in {serving_file} ({validation.properties['warnings']} warning(s)); "
+            f"report: {validation.file('report.html')}"
+        )
+
+    _exit_after(validate)
+
+
+@main.group("schema", help="The reviewed schema of a pipeline.")
+def schema_group() -> None:
+    pass
+
+
+@schema_group.command(
+    "freeze",
+    help=(
+        "Write the schema inferred from the last run's train statistics to "
+        "schemas/PIPELINE/schema.pbtxt for review (environments, presence, unseen-category "
+        "share, skew/drift thresholds added). Later runs use the reviewed file."
+    ),
+)
+@click.argument("pipeline")
+@click.option("-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE", help="Override a setting, e.g. -o reviewed_schema=/tmp/schema.pbtxt.")
+@click.option("--home", default=None, help=f"Where artifacts are (default ${HOME_ENV} or ./sluice_home).")
+@click.option("--force", is_flag=True, help="Replace an existing reviewed schema.")
+def freeze_command(pipeline, overrides, home, force) -> None:
+    def freeze() -> None:
+        from sluice.schema_tools import freeze as freeze_schema
+        from sluice.serving_check import last_training_statistics
+
+        module, config = _load_config(pipeline, home, overrides)
+        statistics = last_training_statistics(config.artifact_root, module.NAME)
+        written = freeze_schema(statistics, module.LABEL_KEY, config.reviewed_schema, force=force)
+        click.echo(f"Wrote {written} from {statistics.uri}; review it, then commit it.")
+
+    _exit_after(freeze)
+
+
 def _exit_after(action) -> None:
     """Runs `action`, then leaves through exit_now: TFT work crashes a normal interpreter exit."""
     from sluice.process import exit_now

@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 from sluice.artifacts import ArtifactError, read_artifact, write_artifact
 from sluice.beam_jobs import complete_beam_args
 from sluice.config import ConfigError
-from sluice.errors import SluiceError
+from sluice.errors import GateClosed, SluiceError
 from sluice.pipeline import Component, load_object
 
 
@@ -50,6 +50,10 @@ def execute(
 
     A finished artifact already there from the same inputs and parameters (an Airflow
     retry, say) is reused rather than recomputed or overwritten.
+
+    Raises:
+        GateClosed: the component found blocking problems; its artifact, which records
+            them, is sealed first.
     """
     started = time.monotonic()
     inputs = {name: read_artifact(uri) for name, uri in input_uris.items()}
@@ -59,9 +63,12 @@ def execute(
         existing = read_artifact(uri)
         same_inputs = existing.inputs == {name: a.fingerprint for name, a in inputs.items()}
         if same_inputs and existing.properties.get("params_fingerprint") == fingerprint:
+            if "gate_closed" in existing.properties:
+                raise GateClosed(existing.properties["gate_closed"])
             return Outcome(component.name, str(uri), time.monotonic() - started, reused=True)
         raise ArtifactError(f"{uri} exists from other inputs or parameters; choose a new run id")
 
+    gate: GateClosed | None = None
     run = load_object(component.entry)
     params_type = load_object(component.entry.partition(":")[0] + ":Params")
     try:
@@ -74,9 +81,16 @@ def execute(
         producer=component.entry,
         inputs=inputs,
     ) as draft:
-        run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
+        try:
+            run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
+        except GateClosed as closed:
+            # The findings behind a closed gate are the artifact: seal it, then stop the run.
+            gate = closed
+            draft.properties["gate_closed"] = str(closed)
         draft.properties["params_fingerprint"] = fingerprint
         draft.properties["beam_args"] = complete_beam_args(beam_args)
+    if gate is not None:
+        raise gate
     return Outcome(component.name, str(uri), time.monotonic() - started, reused=False)
 
 

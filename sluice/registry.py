@@ -1,7 +1,8 @@
 """Finding pipelines by name: `pipelines/<name>/pipeline.py` defines each one.
 
-A pipeline module exposes NAME, LABEL_KEY, `Config` (a PipelineConfig with embedded
-defaults) and `create_pipeline(config) -> Pipeline`.
+A pipeline module exposes NAME, LABEL_KEY, POSITIVE_LABEL, CSV_FORMAT, `Config` (a
+PipelineConfig with embedded defaults and a `reviewed_schema` path),
+`create_pipeline(config) -> Pipeline` and `sample_rows_file(config)`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ SMALL_CENSUS_OVERRIDES = (
     "trainer.train_steps=30",
     "trainer.batch_size=64",
     "min_accuracy=0",
+    # 300 test rows against 540 train rows: sampling noise moves these two histograms
+    # past their skew thresholds, so on this sample they warn instead of block.
+    'validation.warn_only=["capital_gain", "education_num"]',
 )
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import CENSUS_SAMPLE_TRAIN, ROOT, SMALL_CENSUS_OVERRIDES
+from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, ROOT, SMALL_CENSUS_OVERRIDES
 
 SLUICE = str(Path(sys.executable).parent / "sluice")
 
@@ -37,10 +37,16 @@ def test_run_exits_zero_and_passes_beam_options_to_every_beam_step(tmp_path):
     assert "P(income_bracket = >50K) = " in out and "actual: <=50K" in out
 
     (run_dir,) = (tmp_path / "artifacts" / "census").iterdir()
+    properties = {}
     for component in ("example_gen", "statistics_gen", "transform"):
-        record = json.loads((run_dir / component / "artifact.json").read_text())
-        assert "--direct_running_mode=multi_processing" in record["properties"]["beam_args"]
-        assert "--direct_num_workers=2" in record["properties"]["beam_args"]
+        properties[component] = json.loads((run_dir / component / "artifact.json").read_text())["properties"]
+        assert "--direct_running_mode=multi_processing" in properties[component]["beam_args"]
+        assert "--direct_num_workers=2" in properties[component]["beam_args"]
+    # Under multi_processing too, every stage saw exactly the rows ExampleGen wrote.
+    for split, info in properties["example_gen"]["splits"].items():
+        assert properties["statistics_gen"]["splits"][split]["num_examples"] == info["rows"]
+        assert properties["transform"]["splits"][split]["rows"] == info["rows"]
+    assert properties["example_gen"]["rows"] == {"read": 900, "written": 900, "rejected": 0}
 
 
 def test_bad_input_exits_one_with_file_row_and_column(tmp_path):
@@ -53,4 +59,22 @@ def test_bad_input_exits_one_with_file_row_and_column(tmp_path):
     assert f"{bad}, row 10, column 'hours_per_week': 'many' is not an integer" in completed.stderr
     assert "Traceback" not in completed.stderr
     (run_dir,) = (tmp_path / "home" / "artifacts" / "census").iterdir()
-    assert list(run_dir.iterdir()) == []  # nothing that looks like an artifact
+    assert [p.name for p in run_dir.iterdir()] == ["example_gen.rejects.jsonl"]  # no artifact
+
+
+def test_validate_exits_zero_on_clean_serving_rows_and_one_on_skew(census_run, tmp_path):
+    config, _ = census_run
+    rows = [line.rsplit(",", 1)[0] for line in CENSUS_SAMPLE_TEST.read_text().splitlines() if not line.startswith("|")]
+    clean = tmp_path / "clean.csv"
+    clean.write_text("\n".join(rows) + "\n")
+    warn_only = ["-o", 'validation.warn_only=["capital_gain", "education_num"]']
+    completed = sluice("validate", "census", "--home", config.home, "--serving", str(clean), *warn_only)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "No blocking finding" in completed.stdout and "report.html" in completed.stdout
+
+    older = tmp_path / "older.csv"
+    older.write_text("\n".join(str(int(r.split(",", 1)[0]) + 20) + "," + r.split(",", 1)[1] for r in rows) + "\n")
+    completed = sluice("validate", "census", "--home", config.home, "--serving", str(older), *warn_only)
+    assert completed.returncode == 1
+    assert "split 'serving', feature 'age': skew, Jensen-Shannon divergence" in completed.stderr
+    assert "Traceback" not in completed.stderr

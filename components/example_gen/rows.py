@@ -75,6 +75,51 @@ class Row:
     fields: tuple[str, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A serialized tf.Example read from a TFRecord file (row = its 1-based position)."""
+
+    file: str
+    row: int
+    data: bytes
+
+
+def is_tfrecord(path: str) -> bool:
+    return path.endswith((".tfrecord", ".tfrecord.gz", ".tfrecords", ".tfrecords.gz"))
+
+
+def read_records(path: str) -> Iterator[Record | RowError]:
+    """Yields each record of a TFRecord file (gzip when named .gz), or the error that ends it."""
+    import tensorflow as tf
+
+    compression = "GZIP" if path.endswith(".gz") else ""
+    row = 0
+    try:
+        for row, data in enumerate(tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator(), 1):
+            yield Record(path, row, data)
+    except tf.errors.DataLossError as error:
+        yield RowError(path, row + 1, None, f"corrupt TFRecord ({error.message})")
+
+
+def check_example(record: Record) -> RowError | None:
+    """An error when the record is not a tf.Example; its features are validated later, by TFDV."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.example import example_pb2
+
+    try:
+        example_pb2.Example.FromString(record.data)
+    except DecodeError:
+        return RowError(record.file, record.row, None, "not a serialized tf.Example")
+    return None
+
+
+def serving_format(fmt: CsvFormat, label: str) -> CsvFormat:
+    """The same layout without the label column: what a serving client sends."""
+    columns = {name: kind for name, kind in fmt.columns.items() if name != label}
+    suffixes = {name: suffix for name, suffix in fmt.strip_suffixes.items() if name != label}
+    return dataclasses.replace(fmt, columns=columns, strip_suffixes=suffixes)
+
+
 def read_rows(handle: IO[bytes], file: str, fmt: CsvFormat) -> Iterator[Row | RowError]:
     """Yields each data row of a CSV file, or a RowError for a line that cannot be one.
 
@@ -165,7 +210,11 @@ def assign_split(row: Row, splits: Mapping[str, int]) -> str:
     Identical rows always land in the same split, so a duplicated row never leaks from
     training into evaluation.
     """
-    key = "\x1f".join(row.fields).encode("utf-8")
+    return split_for_key("\x1f".join(row.fields).encode("utf-8"), splits)
+
+
+def split_for_key(key: bytes, splits: Mapping[str, int]) -> str:
+    """The split a stable hash of `key` falls in; `splits` maps name -> percent."""
     bucket = int.from_bytes(hashlib.md5(key).digest()[:8], "big") % 100
     cumulative = 0
     for name, percent in splits.items():

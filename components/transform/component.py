@@ -14,6 +14,7 @@ from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.errors import RowCountMismatch
 
 _METRICS_NAMESPACE = "transform"
+POST_TRANSFORM_STATISTICS_DIR = "post_transform_statistics"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,10 +24,13 @@ class Params:
     Args:
         preprocessing_fn: "module:function" of the pipeline's preprocessing_fn.
         analyze_split: the split whose full pass computes the statistics.
+        post_transform_statistics: also compute TFDV statistics of every transformed split
+            (post_transform_statistics/<split>/FeatureStats.pb), in the same Beam job.
     """
 
     preprocessing_fn: str
     analyze_split: str = "train"
+    post_transform_statistics: bool = True
 
 
 def _encode_examples_fn(split: str):
@@ -53,12 +57,13 @@ def _encode_examples_fn(split: str):
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import apache_beam as beam
+    import tensorflow_data_validation as tfdv
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
     from tfx_bsl.public import tfxio
 
     from components.schema_gen import load_schema
-    from components.statistics_gen import split_patterns
+    from components.statistics_gen import STATS_FILE, split_patterns
     from sluice.beam_jobs import pipeline_options, run_and_count
     from sluice.pipeline import load_object
 
@@ -89,6 +94,14 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(str(output.path))
         schema_view = transformed_metadata.deferred_metadata | "TransformedSchema" >> beam.Map(lambda m: m.schema)
         for name, batches in transformed.items():
+            if params.post_transform_statistics:
+                _ = (
+                    batches
+                    | f"Drop{name.title()}Passthrough" >> beam.Map(lambda batch_and_passthrough: batch_and_passthrough[0])
+                    | f"Generate{name.title()}PostTransformStatistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
+                    | f"Write{name.title()}PostTransformStatistics"
+                    >> tfdv.WriteStatisticsToBinaryFile(output.file(POST_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
+                )
             _ = (
                 batches
                 | f"Encode{name.title()}Examples"
@@ -108,7 +121,12 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         if rows != expected:
             raise RowCountMismatch(f"Transform: split {name!r} got {expected} rows but wrote {rows}")
         splits[name] = {"rows": rows, "pattern": f"transformed/{name}/data-*.tfrecord"}
-    output.properties.update(splits=splits, analyzed_split=params.analyze_split, preprocessing_fn=params.preprocessing_fn)
+    output.properties.update(
+        splits=splits,
+        analyzed_split=params.analyze_split,
+        preprocessing_fn=params.preprocessing_fn,
+        post_transform_statistics=POST_TRANSFORM_STATISTICS_DIR if params.post_transform_statistics else None,
+    )
 
 
 def _remove_tree(path: str) -> None:

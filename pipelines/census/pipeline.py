@@ -33,12 +33,19 @@ class DataConfig(Section):
     train_file: str = str(DATA_DIR / "adult.data.gz")
     test_file: str = str(DATA_DIR / "adult.test.gz")
     eval_percent: int = pydantic.Field(10, ge=1, le=99)
+    max_reject_fraction: float = pydantic.Field(0.0, ge=0, le=1)
 
     @pydantic.field_validator("train_file", "test_file")
     @classmethod
     def _absolute(cls, path: str) -> str:
         # Components may run in another working directory (an Airflow worker, a child process).
         return path if "://" in path else str(Path(path).resolve())
+
+
+class ValidationConfig(Section):
+    drift: bool = True
+    skew: bool = True
+    warn_only: list[str] = []
 
 
 class TunerConfig(Section):
@@ -56,6 +63,7 @@ class TrainerConfig(Section):
 
 class CensusConfig(PipelineConfig):
     data: DataConfig = DataConfig()
+    validation: ValidationConfig = ValidationConfig()
     tuner: TunerConfig = TunerConfig()
     trainer: TrainerConfig = TrainerConfig()
     reviewed_schema: str = str(PROJECT_ROOT / "schemas" / NAME / "schema.pbtxt")
@@ -86,6 +94,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                         {"pattern": config.data.test_file, "splits": {"test": 100}},
                     ],
                     "format": CSV_FORMAT,
+                    "max_reject_fraction": config.data.max_reject_fraction,
                 },
                 artifact_type="Examples",
             ),
@@ -101,7 +110,12 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "example_validator",
                 "components.example_validator:run",
                 {"statistics": "statistics_gen", "schema": "schema_gen"},
-                artifact_type="Anomalies",
+                {
+                    "splits": ["eval", "test"],
+                    "drift_split": "train" if config.validation.drift else None,
+                    "warn_only": config.validation.warn_only,
+                },
+                artifact_type="DataValidation",
             ),
             Component(
                 "transform",
@@ -148,9 +162,21 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 artifact_type="ModelEvaluation",
             ),
             Component(
+                "skew_validator",
+                "components.example_validator:run",
+                {"statistics": "statistics_gen", "schema": "schema_gen"},
+                {
+                    "splits": [],
+                    "skew_training_split": "train" if config.validation.skew else None,
+                    "skew_serving_split": "test" if config.validation.skew else None,
+                    "warn_only": config.validation.warn_only,
+                },
+                artifact_type="DataValidation",
+            ),
+            Component(
                 "pusher",
                 "components.pusher:run",
-                {"model": "trainer", "evaluation": "evaluator"},
+                {"model": "trainer", "evaluation": "evaluator", "skew": "skew_validator"},
                 {"serving_dir": str(Path(config.serving_root) / NAME), "min_accuracy": config.min_accuracy},
                 artifact_type="PushedModel",
             ),

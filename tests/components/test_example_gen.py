@@ -1,4 +1,5 @@
 import io
+import json
 
 import pytest
 import tensorflow as tf
@@ -6,9 +7,10 @@ import tensorflow as tf
 from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, assign_split, encode_example, read_rows, typed_values
 from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
 from sluice.artifacts import fingerprint_dir, read_artifact
+from sluice.config import apply_overrides
 from sluice.execute import execute
 from sluice.pipeline import Component
-from tests.helpers import CENSUS_SAMPLE_TRAIN
+from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN
 
 CENSUS = CsvFormat(**CSV_FORMAT)
 GOOD = "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"
@@ -70,9 +72,11 @@ def test_split_is_a_stable_function_of_the_row():
     assert 0.87 < share < 0.93
 
 
-def _example_gen(train_file, test_file) -> Component:
-    config = CensusConfig(home="/unused")
-    config = config.model_copy(update={"data": config.data.model_copy(update={"train_file": str(train_file), "test_file": str(test_file)})})
+def _example_gen(train_file, test_file, max_reject_fraction=0.0) -> Component:
+    config = apply_overrides(
+        CensusConfig(home="/unused"),
+        [f"data.train_file={train_file}", f"data.test_file={test_file}", f"data.max_reject_fraction={max_reject_fraction}"],
+    )
     return create_pipeline(config).component("example_gen")
 
 
@@ -102,7 +106,30 @@ def test_bad_input_stops_example_gen_and_keeps_the_good_run(tmp_path, corrupt, m
     bad_file.write_text("".join(lines))
     with pytest.raises(BadInputError, match=message) as raised:
         execute(_example_gen(bad_file, CENSUS_SAMPLE_TRAIN), tmp_path / "bad_run", {})
-    assert str(bad_file) in str(raised.value) and "1 bad row" in str(raised.value)
-    assert not (tmp_path / "bad_run" / "example_gen").exists()
-    assert [p.name for p in (tmp_path / "bad_run").iterdir()] == []  # no draft left either
+    assert str(bad_file) in str(raised.value) and "1 of 1200 rows rejected" in str(raised.value)
+    # No artifact, no draft: only the list of rejected rows is kept beside the run.
+    assert [p.name for p in (tmp_path / "bad_run").iterdir()] == ["example_gen.rejects.jsonl"]
+    (reject,) = [json.loads(line) for line in (tmp_path / "bad_run" / "example_gen.rejects.jsonl").read_text().splitlines()]
+    assert (reject["file"], reject["row"]) == (str(bad_file), 5)
     assert fingerprint_dir(good.uri) == good_fingerprint
+
+
+def test_malformed_rows_within_the_allowed_share_are_listed_exactly(tmp_path):
+    lines = CENSUS_SAMPLE_TRAIN.read_text().splitlines(keepends=True)
+    lines[9] = lines[9].replace(" 40,", " forty,", 1)  # row 10: not a number
+    lines[99] = lines[99].rsplit(",", 2)[0] + "\n"  # row 100: two fields short
+    lines[199] = lines[199].rstrip("\n") + ", surplus\n"  # row 200: a field too many
+    data = [line.encode() for line in lines]
+    data[299] = b"\xff" + data[299]  # row 300: not UTF-8
+    source = tmp_path / "mixed.data"
+    source.write_bytes(b"".join(data))
+
+    outcome = execute(_example_gen(source, CENSUS_SAMPLE_TEST, max_reject_fraction=0.01), tmp_path / "run", {})
+    artifact = read_artifact(outcome.uri)
+    rejects = [json.loads(line) for line in open(artifact.file("rejects.jsonl"))]
+    assert [(r["file"], r["row"]) for r in rejects] == [(str(source), 10), (str(source), 100), (str(source), 200), (str(source), 300)]
+    assert [r["column"] for r in rejects] == ["hours_per_week", "native_country", None, None]
+    assert "not UTF-8" in rejects[3]["reason"] and "extra column" in rejects[2]["reason"]
+    assert artifact.properties["rows"] == {"read": 900, "written": 896, "rejected": 4}
+    splits = artifact.properties["splits"]
+    assert sum(split["rows"] for split in splits.values()) == 896

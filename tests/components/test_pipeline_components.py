@@ -6,12 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_data_validation as tfdv
 
 from components.evaluator import binary_metrics
 from components.example_validator import AnomaliesFound
 from components.schema_gen import SCHEMA_FILE
 from components.tuner import SearchFailed
 from sluice.artifacts import read_artifact, write_artifact
+from sluice.errors import GateClosed
 from sluice.execute import execute
 from sluice.pipeline import Component
 from tests.helpers import ROOT
@@ -47,7 +49,12 @@ def test_anomalies_stop_the_run_naming_feature_and_anomaly(artifact, tmp_path):
     component = Component("example_validator", "components.example_validator:run")
     with pytest.raises(AnomaliesFound, match=r"split 'eval', feature 'age': Out-of-range values"):
         execute(component, tmp_path / "run", {"statistics": artifact("statistics_gen").uri, "schema": str(tmp_path / "schema")})
-    assert not (tmp_path / "run" / "example_validator").exists()
+    # The findings are kept: the artifact is sealed with the closed gate, then the run stops.
+    sealed = read_artifact(tmp_path / "run" / "example_validator")
+    assert "feature 'age'" in sealed.properties["gate_closed"] and sealed.properties["blocking"] >= 1
+    assert Path(sealed.file("report.html")).read_text().count("blocking") >= 2
+    with pytest.raises(GateClosed, match="feature 'age'"):  # a retry stops at the same gate
+        execute(component, tmp_path / "run", {"statistics": artifact("statistics_gen").uri, "schema": str(tmp_path / "schema")})
 
 
 def test_transform_keeps_every_row_and_a_loadable_graph(artifact):
@@ -58,6 +65,11 @@ def test_transform_keeps_every_row_and_a_loadable_graph(artifact):
         assert transform.properties["splits"][split]["rows"] == info["rows"]
         files = tf.io.gfile.glob(transform.file(transform.properties["splits"][split]["pattern"]))
         assert sum(1 for _ in tf.data.TFRecordDataset(files)) == info["rows"]
+    post = transform.properties["post_transform_statistics"]
+    train_statistics = tfdv.load_stats_binary(transform.file(post, "train", "FeatureStats.pb"))
+    assert train_statistics.datasets[0].num_examples == examples.properties["splits"]["train"]["rows"]
+    age = next(f for f in train_statistics.datasets[0].features if f.path.step == ["age"])
+    assert abs(age.num_stats.mean) < 1e-3  # z-scored with the statistics of this very split
     output = tft.TFTransformOutput(transform.uri)
     assert "income_bracket" in output.raw_feature_spec()  # the raw metadata is written
     assert output.vocabulary_size_by_name("education") >= 10

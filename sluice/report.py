@@ -1,0 +1,110 @@
+"""The validation report: one static HTML page a person can read without a notebook.
+
+A table of every finding (blocking first), then, per feature that was compared or has a
+problem, its distributions side by side: histograms for numbers, top values for
+categories.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Mapping, Sequence
+
+import jinja2
+
+from sluice.validation import Finding, feature_distribution
+
+_TEMPLATE = jinja2.Template(
+    """<!doctype html>
+<html><head><meta charset="utf-8"><title>{{ title }}</title>
+<style>
+body { font-family: sans-serif; margin: 2em; max-width: 72em; }
+table { border-collapse: collapse; margin-bottom: 2em; }
+td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+.blocking { background: #fdd; } .warning { background: #ffd; } .passed { color: #555; }
+.feature { margin-bottom: 2em; }
+</style></head><body>
+<h1>{{ title }}</h1>
+<p>{{ verdict }}</p>
+<h2>Findings</h2>
+{% if findings %}
+<table><tr><th>status</th><th>check</th><th>split</th><th>feature</th><th>what</th><th>measure</th><th>value</th><th>threshold</th><th>compared with</th></tr>
+{% for f in findings %}
+<tr class="{{ status(f) }}"><td>{{ status(f) }}</td><td>{{ f.check }}</td><td>{{ f.split }}</td><td>{{ f.feature or "(dataset)" }}</td>
+<td>{{ f.kind }}: {{ f.description }}</td><td>{{ f.measure or "" }}</td>
+<td>{{ "%.4f"|format(f.value) if f.value is not none else "" }}</td>
+<td>{{ "%g"|format(f.threshold) if f.threshold is not none else "" }}</td><td>{{ f.compared_with or "" }}</td></tr>
+{% endfor %}</table>
+{% else %}<p>No findings.</p>{% endif %}
+<h2>Distributions</h2>
+{% for feature, plot in plots %}
+<div class="feature"><h3>{{ feature }}</h3><img alt="distributions of {{ feature }}" src="data:image/png;base64,{{ plot }}"></div>
+{% endfor %}
+</body></html>
+"""
+)
+
+
+def _status(finding: Finding) -> str:
+    if finding.blocking:
+        return "blocking"
+    return "passed" if finding.kind == "within threshold" else "warning"
+
+
+def _plot(feature: str, distributions: Mapping[str, dict]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 3))
+    kinds = {d["kind"] for d in distributions.values()}
+    if kinds == {"histogram"}:
+        for label, distribution in distributions.items():
+            total = sum(b[2] for b in distribution["buckets"]) or 1
+            lows = [b[0] for b in distribution["buckets"]]
+            widths = [max(b[1] - b[0], 1e-12) for b in distribution["buckets"]]
+            axes.bar(lows, [b[2] / total for b in distribution["buckets"]], width=widths, align="edge", alpha=0.5, label=label)
+        axes.set_ylabel("share of rows")
+    else:
+        values: list[str] = []
+        for distribution in distributions.values():
+            for value, _ in distribution.get("values", []):
+                if value not in values:
+                    values.append(value)
+        values = values[:20]
+        width = 0.8 / max(len(distributions), 1)
+        for index, (label, distribution) in enumerate(distributions.items()):
+            shares = dict(distribution.get("values", []))
+            axes.bar([i + index * width for i in range(len(values))], [shares.get(v, 0) for v in values], width=width, label=label)
+        axes.set_xticks([i + 0.4 - width / 2 for i in range(len(values))], values, rotation=60, ha="right", fontsize=7)
+        axes.set_ylabel("share of present values")
+    axes.set_title(feature)
+    axes.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def feature_distributions(statistics_by_label: Mapping[str, object], feature: str) -> dict[str, dict]:
+    """Label (e.g. "train", "serving") -> the feature's distribution in those statistics."""
+    found = {label: feature_distribution(stats, feature) for label, stats in statistics_by_label.items()}
+    return {label: d for label, d in found.items() if d is not None}
+
+
+def write_report(path: str, title: str, findings: Sequence[Finding], statistics_by_label: Mapping[str, object]) -> None:
+    """Writes the HTML report of `findings`, with plots from the labelled statistics."""
+    ordered = sorted(findings, key=lambda f: ({"blocking": 0, "warning": 1, "passed": 2}[_status(f)], f.check, f.split, f.feature))
+    blocking = sum(f.blocking for f in findings)
+    verdict = f"{blocking} blocking finding(s): the pipeline stops." if blocking else "No blocking finding: the pipeline goes on."
+    features = sorted({f.feature for f in findings if f.feature})
+    plots = []
+    for feature in features:
+        distributions = feature_distributions(statistics_by_label, feature)
+        if distributions:
+            plots.append((feature, _plot(feature, distributions)))
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(_TEMPLATE.render(title=title, verdict=verdict, findings=ordered, plots=plots, status=_status))

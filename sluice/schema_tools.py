@@ -1,0 +1,77 @@
+"""Freezing an inferred schema into `schemas/<pipeline>/schema.pbtxt` for review.
+
+The frozen schema starts from TFDV's inference on the train split and adds what a
+reviewed schema needs: environments TRAINING and SERVING (the label absent at serving),
+presence constraints with room for the missing rate seen in training, a tolerated share
+of unseen categories, and skew/drift thresholds of a kind that can fire for each feature.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from sluice.artifacts import Artifact
+from sluice.errors import SluiceError
+
+SKEW_THRESHOLD = 0.1
+PRESENCE_MARGIN = 0.05
+MIN_DOMAIN_MASS = 0.99
+
+
+class SchemaExists(SluiceError):
+    """The reviewed schema is there already; freezing again needs --force."""
+
+
+def frozen_schema(train_statistics, label: str):
+    """The schema inferred from train statistics, with Sluice's review defaults added."""
+    import tensorflow_data_validation as tfdv
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from sluice.validation import feature_statistics
+
+    schema = tfdv.infer_schema(train_statistics, infer_feature_shape=True)
+    schema.default_environment.extend(["TRAINING", "SERVING"])
+    num_examples = train_statistics.datasets[0].num_examples
+    for feature in schema.feature:
+        if feature.name == label:
+            feature.not_in_environment.append("SERVING")
+        stats = feature_statistics(train_statistics, feature.name)
+        common = stats.num_stats.common_stats if stats.HasField("num_stats") else stats.string_stats.common_stats
+        present = common.num_non_missing / num_examples if num_examples else 1.0
+        if present < 1.0:
+            feature.presence.min_fraction = max(0.0, math.floor((present - PRESENCE_MARGIN) * 100) / 100)
+        categorical = feature.type == schema_pb2.BYTES or (feature.type == schema_pb2.INT and feature.int_domain.is_categorical)
+        if feature.type == schema_pb2.BYTES and feature.domain:
+            feature.distribution_constraints.min_domain_mass = MIN_DOMAIN_MASS
+        for comparator in (feature.skew_comparator, feature.drift_comparator):
+            if categorical:
+                comparator.infinity_norm.threshold = SKEW_THRESHOLD
+            else:
+                comparator.jensen_shannon_divergence.threshold = SKEW_THRESHOLD
+    return schema
+
+
+def freeze(statistics: Artifact, label: str, target: str | Path, force: bool = False) -> Path:
+    """Writes the frozen schema of a run's statistics to `target`; never overwrites unless `force`."""
+    import tensorflow_data_validation as tfdv
+    from google.protobuf import text_format
+
+    from components.statistics_gen import load_split_statistics
+
+    target = Path(target)
+    if target.exists() and not force:
+        raise SchemaExists(f"{target} exists (a reviewed schema is never overwritten); pass --force to replace it")
+    schema = frozen_schema(load_split_statistics(statistics, "train"), label)
+    header = (
+        f"# Frozen by `sluice schema freeze` on {time.strftime('%Y-%m-%d')} from the train statistics of\n"
+        f"# {statistics.uri}. Review before committing: value ranges of numeric features,\n"
+        "# presence constraints, the tolerated share of unseen categories, skew/drift thresholds.\n"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    draft = target.with_name(f".{target.name}.draft")
+    draft.write_text(header + text_format.MessageToString(schema))
+    tfdv.load_schema_text(str(draft))  # what was written parses back
+    draft.replace(target)
+    return target

@@ -1,0 +1,84 @@
+"""`sluice validate`: serving data against the training statistics of the last run.
+
+Serving rows go through the pipeline's own ExampleGen and StatisticsGen (as the one split
+"serving"; CSV rows carry no label column, TFRecord files hold the tf.Examples a client
+sent), then ExampleValidator checks them against the last run's schema in the SERVING
+environment and for skew against that run's train split. Artifacts go under
+`<artifacts>/<pipeline>.serving/<run_id>/`, apart from the pipeline's own runs so that a
+serving check is never taken for the previous span of training data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+from sluice.artifacts import Artifact, latest_artifact
+from sluice.errors import SluiceError
+from sluice.execute import Outcome, execute
+from sluice.pipeline import Component, Pipeline
+from sluice.runner import new_run_id
+
+SERVING_SPLIT = "serving"
+
+
+class NoTrainingRun(SluiceError):
+    """There are no training statistics to compare with."""
+
+
+def last_training_statistics(artifact_root: str, pipeline: str) -> Artifact:
+    """The newest statistics_gen artifact among the pipeline's runs."""
+    latest = latest_artifact(Path(artifact_root) / pipeline, "statistics_gen")
+    if latest is None:
+        raise NoTrainingRun(f"no run of {pipeline!r} under {artifact_root} has statistics; run `sluice run {pipeline}` first")
+    return latest
+
+
+def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tuple[Component, Component, Component]:
+    """ExampleGen, StatisticsGen and ExampleValidator set up for one serving file."""
+    from components.example_gen.rows import CsvFormat, serving_format
+
+    example_gen = pipeline.component("example_gen")
+    fmt = serving_format(CsvFormat(**example_gen.params["format"]), label)
+    serving_csv = {
+        **example_gen.params["format"],
+        "columns": [[name, kind] for name, kind in fmt.columns.items()],
+        "strip_suffixes": dict(fmt.strip_suffixes),
+    }
+    sources = [{"pattern": serving_file, "splits": {SERVING_SPLIT: 100}}]
+    example_gen = dataclasses.replace(example_gen, params={**example_gen.params, "sources": sources, "format": serving_csv})
+    validator = Component(
+        "serving_validator",
+        "components.example_validator:run",
+        {"statistics": "statistics_gen", "schema": "schema_gen", "baseline": "statistics_gen"},
+        {
+            "splits": [SERVING_SPLIT],
+            "environment": "SERVING",
+            "skew_training_split": "train",
+            "skew_serving_split": SERVING_SPLIT,
+            "warn_only": pipeline.component("example_validator").params.get("warn_only", []),
+        },
+        artifact_type="DataValidation",
+    )
+    return example_gen, pipeline.component("statistics_gen"), validator
+
+
+def validate_serving(
+    pipeline: Pipeline, artifact_root: str, serving_file: str, label: str, beam_args: Sequence[str] = ()
+) -> list[Outcome]:
+    """Runs the serving check; raises GateClosed (after sealing the report) on blocking findings."""
+    baseline = last_training_statistics(artifact_root, pipeline.name)
+    schema_uri = baseline.path.parent / "schema_gen"
+    if not (schema_uri / "artifact.json").exists():
+        raise NoTrainingRun(f"run {baseline.path.parent} has statistics but no schema; run `sluice run {pipeline.name}` again")
+    if "://" not in serving_file:
+        serving_file = str(Path(serving_file).resolve())
+    example_gen, statistics_gen, validator = serving_components(pipeline, serving_file, label)
+    run_dir = Path(artifact_root) / f"{pipeline.name}.serving" / new_run_id()
+    outcomes = [execute(example_gen, run_dir, {}, beam_args)]
+    outcomes.append(execute(statistics_gen, run_dir, {"examples": outcomes[0].uri}, beam_args))
+    outcomes.append(
+        execute(validator, run_dir, {"statistics": outcomes[1].uri, "schema": str(schema_uri), "baseline": baseline.uri}, beam_args)
+    )
+    return outcomes

@@ -1,0 +1,141 @@
+"""Validation catches injected problems, names them, and lets clean data through.
+
+Serving files are built from the held-out sample rows and checked with `validate_serving`
+against the training statistics of the shared census run, as `sluice validate` does.
+"""
+
+import io
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from components.example_gen.rows import CsvFormat, Row, encode_example, read_rows, typed_values
+from pipelines.census.features import LABEL_KEY
+from pipelines.census.pipeline import CSV_FORMAT, create_pipeline
+from sluice.artifacts import read_artifact
+from sluice.errors import GateClosed
+from sluice.execute import execute
+from sluice.serving_check import validate_serving
+from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, small_census_config
+
+CENSUS = CsvFormat(**CSV_FORMAT)
+
+
+def sample_rows(path: Path) -> list[dict]:
+    rows = read_rows(io.BytesIO(path.read_bytes()), str(path), CENSUS)
+    return [typed_values(row, CENSUS) for row in rows if isinstance(row, Row)]
+
+
+def write_serving(path: Path, rows: list[dict], fmt: CsvFormat = CENSUS) -> str:
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for values in rows:
+            writer.write(encode_example(values, fmt))
+    return str(path)
+
+
+def without_label(rows):
+    return [{k: v for k, v in row.items() if k != LABEL_KEY} for row in rows]
+
+
+def check(census_run, serving_file):
+    config, _ = census_run
+    return validate_serving(create_pipeline(config), config.artifact_root, serving_file, LABEL_KEY)
+
+
+def blocking_findings(census_run, serving_file) -> list[dict]:
+    with pytest.raises(GateClosed) as raised:
+        check(census_run, serving_file)
+    config, _ = census_run
+    (validator,) = sorted(Path(config.artifact_root, "census.serving").glob("*/serving_validator"), key=lambda p: p.stat().st_mtime)[-1:]
+    summary = json.loads((validator / "summary.json").read_text())
+    assert (validator / "report.html").exists() and summary["blocking"] > 0  # sealed although the gate closed
+    blocking = [f for f in summary["findings"] if f["blocking"]]
+    for finding in blocking:
+        assert finding["feature"] in str(raised.value)
+    return blocking
+
+
+def test_clean_held_out_rows_raise_no_blocking_finding(census_run, tmp_path):
+    outcomes = check(census_run, write_serving(tmp_path / "clean.tfrecord", without_label(sample_rows(CENSUS_SAMPLE_TEST))))
+    validation = read_artifact(outcomes[-1].uri)
+    assert validation.properties["blocking"] == 0
+    summary = json.loads(Path(validation.file("summary.json")).read_text())
+    skew = [f for f in summary["findings"] if f["check"] == "skew"]
+    assert len(skew) >= 14  # every feature compared, label aside
+    assert all(set(f["distributions"]) == {"train", "serving"} for f in skew)
+
+
+def test_clean_csv_rows_without_label_are_read_in_the_serving_layout(census_run, tmp_path):
+    csv = tmp_path / "serving.csv"
+    csv.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in CENSUS_SAMPLE_TEST.read_text().splitlines()))
+    outcomes = check(census_run, str(csv))
+    assert read_artifact(outcomes[0].uri).properties["rows"] == {"read": 300, "written": 300, "rejected": 0}
+    assert read_artifact(outcomes[-1].uri).properties["blocking"] == 0
+
+
+def test_numeric_shifted_by_one_standard_deviation_is_skew(census_run, tmp_path):
+    rows = without_label(sample_rows(CENSUS_SAMPLE_TEST))
+    shift = round(statistics.pstdev(r["age"] for r in sample_rows(CENSUS_SAMPLE_TRAIN)))
+    shifted = [{**r, "age": r["age"] + shift} for r in rows]
+    (finding,) = [f for f in blocking_findings(census_run, write_serving(tmp_path / "s.tfrecord", shifted)) if f["check"] == "skew"]
+    assert finding["feature"] == "age" and finding["measure"] == "Jensen-Shannon divergence"
+    assert finding["value"] > finding["threshold"] == 0.1
+    assert finding["distributions"]["train"]["kind"] == "histogram" and finding["distributions"]["serving"]["mean"] > finding["distributions"]["train"]["mean"]
+
+
+def test_new_category_on_a_fifth_of_rows_is_named(census_run, tmp_path):
+    rows = without_label(sample_rows(CENSUS_SAMPLE_TEST))
+    changed = [{**r, "occupation": "Astronaut"} if i % 5 == 0 else r for i, r in enumerate(rows)]
+    findings = blocking_findings(census_run, write_serving(tmp_path / "c.tfrecord", changed))
+    kinds = {(f["check"], f["feature"]) for f in findings}
+    assert ("schema", "occupation") in kinds and ("skew", "occupation") in kinds
+    schema_finding = next(f for f in findings if f["check"] == "schema")
+    assert "Astronaut" in schema_finding["description"]
+    skew_finding = next(f for f in findings if f["check"] == "skew")
+    assert skew_finding["measure"] == "L-infinity distance" and skew_finding["value"] >= 0.15
+
+
+def test_dropped_column_is_named(census_run, tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "hours_per_week"} for r in without_label(sample_rows(CENSUS_SAMPLE_TEST))]
+    findings = blocking_findings(census_run, write_serving(tmp_path / "d.tfrecord", rows))
+    assert any(f["feature"] == "hours_per_week" and f["check"] == "schema" and "dropped" in f["kind"].lower() for f in findings)
+
+
+def test_label_present_in_serving_data_is_named(census_run, tmp_path):
+    findings = blocking_findings(census_run, write_serving(tmp_path / "l.tfrecord", sample_rows(CENSUS_SAMPLE_TEST)))
+    (finding,) = [f for f in findings if f["feature"] == LABEL_KEY]
+    assert "not in the environment SERVING" in finding["description"]
+
+
+def test_type_change_is_named(census_run, tmp_path):
+    as_text = CsvFormat(**{**CSV_FORMAT, "columns": [[n, "string" if n == "age" else k] for n, k in CSV_FORMAT["columns"]]})
+    rows = [{**r, "age": str(r["age"])} for r in without_label(sample_rows(CENSUS_SAMPLE_TEST))]
+    findings = blocking_findings(census_run, write_serving(tmp_path / "t.tfrecord", rows, as_text))
+    assert any(f["feature"] == "age" and "Expected data of type: INT but got STRING" in f["description"] for f in findings)
+
+
+def test_drift_compares_a_new_span_with_the_previous_one(tmp_path):
+    shifted = tmp_path / "next_span.data"
+    shifted.write_text("".join(
+        line.replace(line.split(",", 1)[0], str(int(line.split(",", 1)[0]) + 15), 1) + "\n"
+        for line in CENSUS_SAMPLE_TRAIN.read_text().splitlines()
+    ))
+    uris = {}
+    for run, train_file in (("span1", CENSUS_SAMPLE_TRAIN), ("span2", shifted)):
+        pipeline = create_pipeline(small_census_config(tmp_path, f"data.train_file={train_file}"))
+        for name in ("example_gen", "statistics_gen", "schema_gen", "example_validator"):
+            component = pipeline.component(name)
+            inputs = {arg: uris[upstream] for arg, upstream in component.inputs.items()}
+            if run == "span2" and name == "example_validator":
+                with pytest.raises(GateClosed, match="split 'train', feature 'age': drift, Jensen-Shannon divergence"):
+                    execute(component, tmp_path / run, inputs)
+            else:
+                uris[name] = execute(component, tmp_path / run, inputs).uri
+    first = read_artifact(tmp_path / "span1" / "example_validator")
+    assert first.properties["drift_compared_with"] is None  # nothing before the first span
+    second = read_artifact(tmp_path / "span2" / "example_validator")
+    assert second.properties["drift_compared_with"] == str(tmp_path / "span1" / "statistics_gen")
+    assert "gate_closed" in second.properties
