@@ -1,4 +1,9 @@
-"""StatisticsGen: TFDV statistics for every split, computed as one Beam job over the files."""
+"""StatisticsGen: TFDV statistics for every split, computed as one Beam job over the files.
+
+Each split is read from ExampleGen's Parquet copy when there is one (the rows of the
+TFRecords, columnar: TFDV's generators work on Arrow, so no tf.Example is decoded), else
+from its TFRecords. Either way the example count must equal the rows ExampleGen wrote.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,15 @@ STATS_FILE = "FeatureStats.pb"
 @dataclasses.dataclass(frozen=True)
 class Params:
     """StatisticsGen has no parameters yet; TFDV's defaults apply."""
+
+
+def _columnar_batches(pattern: str):
+    """A PTransform reading an examples split's Parquet copy as TFDV-ready record batches."""
+    import apache_beam as beam
+
+    from components.example_gen.blocks import as_feature_lists
+
+    return beam.io.ReadFromParquetBatched(pattern) | beam.Map(as_feature_lists)
 
 
 def split_patterns(examples: Artifact) -> dict[str, str]:
@@ -38,10 +52,14 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     patterns = split_patterns(examples)
     with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
         for name, pattern in patterns.items():
-            source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"])
+            columnar = examples.properties["splits"][name].get("columnar_pattern")
+            if columnar:  # the same rows, columnar: no tf.Example to decode per row
+                source = _columnar_batches(examples.file(columnar))
+            else:
+                source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"]).BeamSource()
             _ = (
                 pipeline
-                | f"Read{name.title()}Examples" >> source.BeamSource()
+                | f"Read{name.title()}Examples" >> source
                 | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
                 | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(name, STATS_FILE))
             )

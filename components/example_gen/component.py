@@ -1,8 +1,13 @@
 """ExampleGen: CSV (or TFRecord) files -> TFRecord files of tf.Example, one directory per split.
 
-A Beam job: each source file is read with its row numbers, every row is typed and hashed
-into a split, and rows that cannot become examples (wrong field count, a value that is
-not a number, bad encoding) go to a rejects file with their file, row and reason. No row
+A Beam job: each source file is cut into blocks of rows (`blocks.py`), streamed (memory
+stays bounded by a few blocks; files, not blocks, are spread over workers, so shard big
+inputs into several files), and each block is typed column-wise, hashed row by row into splits and
+written as its own shard per split: tf.Example TFRecords (`<split>/data-*.tfrecord`) and
+the same rows as Parquet (`<split>/columns-*.parquet`), which StatisticsGen reads without
+decoding a proto per row. Rows that cannot become examples (wrong field count, a value
+that is not a number, bad encoding) go to a rejects file with their file, row and
+reason. No row
 disappears without being counted: rows read = rows written + rows rejected, checked. When
 the rejected share exceeds `max_reject_fraction` (default 0) the run fails naming them,
 no artifact is written, and the rejects are kept beside the run as
@@ -21,21 +26,20 @@ import os
 import shutil
 from typing import Any, Mapping, Sequence
 
-from components.example_gen.rows import (
-    BadInputError,
-    CsvFormat,
-    Record,
-    Row,
-    RowError,
-    assign_split,
-    check_example,
-    encode_example,
-    is_tfrecord,
-    read_records,
-    read_rows,
-    split_for_key,
-    typed_values,
+import pyarrow as pa
+
+from components.example_gen.blocks import (
+    RecordBlock,
+    arrow_schema,
+    check_records,
+    encode_examples,
+    parse_block,
+    read_blocks,
+    read_record_blocks,
+    row_keys,
+    split_indices,
 )
+from components.example_gen.rows import BadInputError, CsvFormat, RowError, is_tfrecord
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
 from sluice.errors import RowCountMismatch
@@ -86,83 +90,105 @@ def _matched_files(pattern: str) -> list[str]:
     return files
 
 
-def _read_file(source: tuple[str, Mapping[str, int]], fmt: CsvFormat):
+def _read_source(source: tuple[int, str, Mapping[str, int]], fmt: CsvFormat):
+    """(file index, path, splits) -> (file index, splits, Block | RecordBlock | RowError)."""
     from apache_beam.io.filesystems import FileSystems
 
-    path, splits = source
+    index, path, splits = source
     if is_tfrecord(path):
-        for item in read_records(path):
-            yield item, splits
-        return
-    with FileSystems.open(path) as handle:
-        for item in read_rows(handle, path, fmt):
-            yield item, splits
+        items = read_record_blocks(path)
+    else:
+        handle = FileSystems.open(path)
+        items = read_blocks(handle, path, fmt)
+    for item in items:
+        yield index, splits, item
 
 
-class _ExampleFromRow:
-    """Maps (Row | Record | RowError, splits) to (split index, example bytes), or a
-    RowError to the "rejects" output; counts every row read, written and rejected."""
+class _WriteBlock:
+    """Writes one block's rows into its own shard per split; yields its rejected rows.
 
-    def __init__(self, fmt: CsvFormat, split_names: Sequence[str]):
+    Each block writes files named by (source file, block), so a retried block rewrites
+    the same files and nothing is written twice.
+    """
+
+    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str]):
+        self.output_dir = output_dir
         self.fmt = fmt
         self.split_names = list(split_names)
 
-    def __call__(self, item):
-        import apache_beam as beam
+    def __call__(self, element):
         from apache_beam.metrics import Metrics
 
-        parsed, splits = item
-        Metrics.counter(_METRICS_NAMESPACE, "rows_read").inc()
-        if isinstance(parsed, Row):
-            values = typed_values(parsed, self.fmt)
-            if not isinstance(values, RowError):
-                yield self._written(assign_split(parsed, splits), encode_example(values, self.fmt))
-                return
-            parsed = values
-        elif isinstance(parsed, Record):
-            error = check_example(parsed)
-            if error is None:
-                yield self._written(split_for_key(parsed.data, splits), parsed.data)
-                return
-            parsed = error
-        Metrics.counter(_METRICS_NAMESPACE, "rows_rejected").inc()
-        yield beam.pvalue.TaggedOutput("rejects", parsed)
+        file_index, splits, item = element
+        if isinstance(item, RowError):
+            rejects, written = [item], {}
+        elif isinstance(item, RecordBlock):
+            rejects, written = self._write_records(file_index, splits, item)
+        else:
+            rejects, written = self._write_rows(file_index, splits, item)
+        Metrics.counter(_METRICS_NAMESPACE, "rows_read").inc(sum(written.values()) + len(rejects))
+        Metrics.counter(_METRICS_NAMESPACE, "rows_rejected").inc(len(rejects))
+        for split, count in written.items():
+            Metrics.counter(_METRICS_NAMESPACE, f"rows_{split}").inc(count)
+        yield from rejects
 
-    def _written(self, split: str, example: bytes):
-        from apache_beam.metrics import Metrics
+    def _shard(self, split: str, kind: str, file_index: int, block_index: int) -> str:
+        directory = os.path.join(self.output_dir, split)
+        os.makedirs(directory, exist_ok=True)
+        suffix = "tfrecord" if kind == "data" else "parquet"
+        return os.path.join(directory, f"{kind}-{file_index:05d}-{block_index:05d}.{suffix}")
 
-        Metrics.counter(_METRICS_NAMESPACE, f"rows_{split}").inc()
-        return self.split_names.index(split), example
+    def _write_rows(self, file_index: int, splits, block):
+        import pyarrow.parquet as pq
+
+        parsed = parse_block(block, self.fmt)
+        chosen = split_indices(row_keys(parsed.table), splits)
+        written = {}
+        for position, split in enumerate(splits):
+            rows = parsed.table.filter(pa.array(chosen == position))
+            if rows.num_rows:
+                _write_tfrecord(self._shard(split, "data", file_index, block.index), encode_examples(rows))
+                pq.write_table(rows, self._shard(split, "columns", file_index, block.index))
+                written[split] = rows.num_rows
+        return parsed.rejects, written
+
+    def _write_records(self, file_index: int, splits, block):
+        good, rejects = check_records(block)
+        chosen = split_indices([block.data[i] for i in good], splits)
+        written = {}
+        for position, split in enumerate(splits):
+            records = [block.data[i] for i, pick in zip(good, chosen) if pick == position]
+            if records:
+                _write_tfrecord(self._shard(split, "data", file_index, block.index), records)
+                written[split] = len(records)
+        return rejects, written
+
+
+def _write_tfrecord(path: str, records: Sequence[bytes]) -> None:
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(path) as writer:
+        for record in records:
+            writer.write(record)
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import apache_beam as beam
+    import pyarrow.parquet as pq
 
     from sluice.beam_jobs import pipeline_options, run_and_count
 
     fmt = params.csv_format()
     split_names = params.split_names()
     files = [(path, dict(s["splits"])) for s in params.sources for path in _matched_files(s["pattern"])]
+    columnar = not any(is_tfrecord(path) for path, _ in files)
 
     pipeline = beam.Pipeline(options=pipeline_options(beam_args))
-    parsed = (
-        pipeline
-        | "ListSourceFiles" >> beam.Create(files)
-        | "ReadNumberedRows" >> beam.FlatMap(_read_file, fmt)
-        | "ParseAndSplit" >> beam.FlatMap(_ExampleFromRow(fmt, split_names)).with_outputs("rejects", main="examples")
-    )
-    by_split = parsed.examples | "PartitionBySplit" >> beam.Partition(lambda kv, n: kv[0], len(split_names))
-    for index, name in enumerate(split_names):
-        _ = (
-            by_split[index]
-            | f"DropSplitIndex{name.title()}" >> beam.Map(lambda kv: kv[1])
-            | f"Write{name.title()}Examples"
-            >> beam.io.WriteToTFRecord(
-                output.file(name, "data"), file_name_suffix=".tfrecord", num_shards=params.num_shards
-            )
-        )
     _ = (
-        parsed.rejects
+        pipeline
+        | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])
+        | "ReadBlocks" >> beam.FlatMap(_read_source, fmt)
+        | "ParseSplitWrite" >> beam.FlatMap(_WriteBlock(str(output.path), fmt, split_names))
         | "FormatRejects" >> beam.Map(lambda error: json.dumps(dataclasses.asdict(error)))
         | "WriteRejects" >> beam.io.WriteToText(output.file(_REJECTS_DIR, "rejects"), file_name_suffix=".jsonl")
     )
@@ -182,8 +208,20 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     shutil.rmtree(output.file(_REJECTS_DIR))
     with open(output.file("rejects.jsonl"), "w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(dataclasses.asdict(e)) + "\n" for e in rejects)
+    for name in split_names:  # an empty split still has a (empty) file to read
+        if not written[name]:
+            _write_tfrecord(output.file(name, "data-empty.tfrecord"), [])
+            if columnar:
+                pq.write_table(arrow_schema(fmt).empty_table(), output.file(name, "columns-empty.parquet"))
     output.properties.update(
-        splits={name: {"rows": written[name], "pattern": f"{name}/data-*.tfrecord"} for name in split_names},
+        splits={
+            name: {
+                "rows": written[name],
+                "pattern": f"{name}/data-*.tfrecord",
+                **({"columnar_pattern": f"{name}/columns-*.parquet"} if columnar else {}),
+            }
+            for name in split_names
+        },
         rows={"read": read, "written": sum(written.values()), "rejected": rejected},
         rejects_file="rejects.jsonl",
         sources=[{"file": path, "splits": splits} for path, splits in files],

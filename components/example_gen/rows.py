@@ -1,6 +1,8 @@
-"""CSV rows to tf.Example: parsing, typing and split assignment, one row at a time.
+"""CSV rows to tf.Example, one row at a time: the exact path.
 
 Pure functions with no Beam in them, so each rule is testable on a single line of text.
+ExampleGen's column-wise fast path (`blocks.py`) falls back to these for any block it
+cannot parse whole, so every rejected row is named with its file, row and column.
 Rows are numbered as a text editor numbers lines: 1 is the file's first line.
 """
 
@@ -8,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 from typing import IO, Iterator, Mapping, Sequence
 
 from sluice.errors import SluiceError
@@ -75,42 +76,8 @@ class Row:
     fields: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class Record:
-    """A serialized tf.Example read from a TFRecord file (row = its 1-based position)."""
-
-    file: str
-    row: int
-    data: bytes
-
-
 def is_tfrecord(path: str) -> bool:
     return path.endswith((".tfrecord", ".tfrecord.gz", ".tfrecords", ".tfrecords.gz"))
-
-
-def read_records(path: str) -> Iterator[Record | RowError]:
-    """Yields each record of a TFRecord file (gzip when named .gz), or the error that ends it."""
-    import tensorflow as tf
-
-    compression = "GZIP" if path.endswith(".gz") else ""
-    row = 0
-    try:
-        for row, data in enumerate(tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator(), 1):
-            yield Record(path, row, data)
-    except tf.errors.DataLossError as error:
-        yield RowError(path, row + 1, None, f"corrupt TFRecord ({error.message})")
-
-
-def check_example(record: Record) -> RowError | None:
-    """An error when the record is not a tf.Example; its features are validated later, by TFDV."""
-    from google.protobuf.message import DecodeError
-    from tensorflow.core.example import example_pb2
-
-    try:
-        example_pb2.Example.FromString(record.data)
-    except DecodeError:
-        return RowError(record.file, record.row, None, "not a serialized tf.Example")
-    return None
 
 
 def serving_format(fmt: CsvFormat, label: str) -> CsvFormat:
@@ -202,23 +169,3 @@ def encode_example(values: Mapping[str, Value], fmt: CsvFormat) -> bytes:
         else:
             features[name].bytes_list.value.append(value.encode("utf-8"))
     return example.SerializeToString()
-
-
-def assign_split(row: Row, splits: Mapping[str, int]) -> str:
-    """Deterministic split from a hash of the row's fields; `splits` maps name -> percent.
-
-    Identical rows always land in the same split, so a duplicated row never leaks from
-    training into evaluation.
-    """
-    return split_for_key("\x1f".join(row.fields).encode("utf-8"), splits)
-
-
-def split_for_key(key: bytes, splits: Mapping[str, int]) -> str:
-    """The split a stable hash of `key` falls in; `splits` maps name -> percent."""
-    bucket = int.from_bytes(hashlib.md5(key).digest()[:8], "big") % 100
-    cumulative = 0
-    for name, percent in splits.items():
-        cumulative += percent
-        if bucket < cumulative:
-            return name
-    raise ValueError(f"split percentages {dict(splits)} do not add up to 100")

@@ -4,7 +4,8 @@ import json
 import pytest
 import tensorflow as tf
 
-from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, assign_split, encode_example, read_rows, typed_values
+from components.example_gen.blocks import Block, _parse_row_by_row, encode_examples, parse_block, read_blocks, row_keys, split_indices
+from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
 from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
 from sluice.artifacts import fingerprint_dir, read_artifact
 from sluice.config import apply_overrides
@@ -64,12 +65,31 @@ def test_undecodable_bytes_are_reported_with_their_row():
 
 
 def test_split_is_a_stable_function_of_the_row():
-    (row,) = rows_of(GOOD)
     splits = {"train": 90, "eval": 10}
-    assert assign_split(row, splits) == assign_split(Row("other.csv", 99, row.fields), splits)
-    rows = [Row("f", i, (str(i),)) for i in range(2000)]
-    share = sum(assign_split(r, splits) == "train" for r in rows) / len(rows)
-    assert 0.87 < share < 0.93
+    keys = [f"row {i}" for i in range(2000)]
+    chosen = split_indices(keys, splits)
+    assert (chosen == split_indices(list(reversed(keys)), splits)[::-1]).all()  # per row, not per position
+    assert 0.87 < (chosen == 0).mean() < 0.93
+
+
+def test_fast_and_row_by_row_paths_give_the_same_rows_splits_and_examples():
+    text = CENSUS_SAMPLE_TEST.read_bytes()
+    (block,) = [b for b in read_blocks(io.BytesIO(text), "t", CENSUS) if isinstance(b, Block)]
+    fast, exact = parse_block(block, CENSUS), _parse_row_by_row(block, CENSUS)
+    assert fast.table.num_rows == 300 and fast.table.equals(exact.table)
+    assert (fast.line_numbers == exact.line_numbers).all() and fast.line_numbers[0] == 2  # line 1 is a comment
+    assert (split_indices(row_keys(fast.table), {"a": 50, "b": 50}) == split_indices(row_keys(exact.table), {"a": 50, "b": 50})).all()
+    first = tf.train.Example.FromString(encode_examples(fast.table.slice(0, 1))[0])
+    assert first.features.feature["income_bracket"].bytes_list.value == [b"<=50K"]  # the '.' of adult.test is gone
+    assert first.features.feature["age"].int64_list.value == [25]
+
+
+def test_a_bad_row_in_a_block_is_named_and_its_neighbours_kept():
+    bad = GOOD + GOOD.replace("39,", "thirty-nine,") + GOOD
+    (block,) = read_blocks(io.BytesIO(bad.encode()), "f.csv", CENSUS)
+    parsed = parse_block(block, CENSUS)
+    assert parsed.table.num_rows == 2 and list(parsed.line_numbers) == [1, 3]
+    assert [str(e) for e in parsed.rejects] == ["f.csv, row 2, column 'age': 'thirty-nine' is not an integer"]
 
 
 def _example_gen(train_file, test_file, max_reject_fraction=0.0) -> Component:
