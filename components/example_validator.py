@@ -9,7 +9,8 @@ Checks, each optional:
 - drift: a split against the same split of the pipeline's previous run (the previous
   span of data), with the schema's drift_comparator thresholds.
 
-The artifact always holds each check's anomalies proto, `summary.json` and `report.html`.
+The artifact always holds each check's anomalies proto, `summary.json` and `report.html`,
+with ExampleGen's row accounting (read, written, rejected) when the examples are an input.
 Blocking findings close the gate: the artifact is sealed with them, then the run stops
 with a message naming each feature, measure, value and threshold.
 """
@@ -52,6 +53,16 @@ class Params:
     skew_serving_split: str | None = None
     drift_split: str | None = None
     warn_only: Sequence[str] = ()
+
+
+def _row_accounting(examples: Artifact | None, shown: int = 50):
+    """Rows read/written/rejected by ExampleGen and its first rejected rows, when given."""
+    if examples is None or "rows" not in examples.properties:
+        return None, [], ""
+    rejects_file = examples.file(examples.properties["rejects_file"])
+    with open(rejects_file, encoding="utf-8") as handle:
+        rejects = [json.loads(line) for _, line in zip(range(shown), handle)]
+    return examples.properties["rows"], rejects, rejects_file
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
@@ -99,7 +110,10 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         save(anomalies, "drift", params.drift_split)
         findings += comparison_findings(anomalies, "drift", params.drift_split, label, params.warn_only)
 
+    rows, rejects, rejects_file = _row_accounting(inputs.get("examples"))
     summary = {
+        "rows": rows,
+        "first_rejects": rejects,
         "blocking": sum(f.blocking for f in findings),
         "warnings": sum(not f.blocking and f.kind != "within threshold" for f in findings),
         "drift_compared_with": previous.uri if previous is not None else None,
@@ -110,7 +124,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     }
     with open(output.file(SUMMARY_FILE), "w") as handle:
         json.dump(summary, handle, indent=2)
-    write_report(output.file(REPORT_FILE), f"Data validation: {output.final_path}", findings, shown)
+    write_report(output.file(REPORT_FILE), f"Data validation: {output.final_path}", findings, shown, rows, rejects, rejects_file)
     output.properties.update(
         blocking=summary["blocking"], warnings=summary["warnings"], drift_compared_with=summary["drift_compared_with"]
     )

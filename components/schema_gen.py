@@ -35,9 +35,11 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import tensorflow_data_validation as tfdv
 
     from components.statistics_gen import load_split_statistics
+    from sluice.validation import check_schema_config
 
     if params.reviewed_schema and os.path.exists(params.reviewed_schema):
-        tfdv.load_schema_text(params.reviewed_schema)  # fails early on a malformed file
+        # A malformed file, or a skew/drift comparator that can never fire, stops the run here.
+        check_schema_config(tfdv.load_schema_text(params.reviewed_schema))
         shutil.copyfile(params.reviewed_schema, output.file(SCHEMA_FILE))
         output.properties.update(source="reviewed", reviewed_schema=params.reviewed_schema)
         return

@@ -27,6 +27,11 @@ td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-al
 </style></head><body>
 <h1>{{ title }}</h1>
 <p>{{ verdict }}</p>
+{% if rows %}<h2>Rows</h2>
+<p>read {{ rows.read }}, written {{ rows.written }}, rejected {{ rows.rejected }}{% if rows.rejected %} (listed in {{ rejects_file }}){% endif %}</p>
+{% if rejects %}<table><tr><th>file</th><th>row</th><th>column</th><th>reason</th></tr>
+{% for r in rejects %}<tr><td>{{ r.file }}</td><td>{{ r.row }}</td><td>{{ r.column or "" }}</td><td>{{ r.reason }}</td></tr>{% endfor %}
+</table>{% endif %}{% endif %}
 <h2>Findings</h2>
 {% if findings %}
 <table><tr><th>status</th><th>check</th><th>split</th><th>feature</th><th>what</th><th>measure</th><th>value</th><th>threshold</th><th>compared with</th></tr>
@@ -95,8 +100,17 @@ def feature_distributions(statistics_by_label: Mapping[str, object], feature: st
     return {label: d for label, d in found.items() if d is not None}
 
 
-def write_report(path: str, title: str, findings: Sequence[Finding], statistics_by_label: Mapping[str, object]) -> None:
-    """Writes the HTML report of `findings`, with plots from the labelled statistics."""
+def write_report(
+    path: str,
+    title: str,
+    findings: Sequence[Finding],
+    statistics_by_label: Mapping[str, object],
+    rows: Mapping[str, int] | None = None,
+    rejects: Sequence[Mapping] = (),
+    rejects_file: str = "",
+) -> None:
+    """Writes the HTML report of `findings`, with plots from the labelled statistics, and
+    the row accounting of the examples (read, written, rejected, the first rejected rows)."""
     ordered = sorted(findings, key=lambda f: ({"blocking": 0, "warning": 1, "passed": 2}[_status(f)], f.check, f.split, f.feature))
     blocking = sum(f.blocking for f in findings)
     verdict = f"{blocking} blocking finding(s): the pipeline stops." if blocking else "No blocking finding: the pipeline goes on."
@@ -107,4 +121,9 @@ def write_report(path: str, title: str, findings: Sequence[Finding], statistics_
         if distributions:
             plots.append((feature, _plot(feature, distributions)))
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write(_TEMPLATE.render(title=title, verdict=verdict, findings=ordered, plots=plots, status=_status))
+        handle.write(
+            _TEMPLATE.render(
+                title=title, verdict=verdict, findings=ordered, plots=plots, status=_status,
+                rows=rows, rejects=list(rejects), rejects_file=rejects_file,
+            )
+        )

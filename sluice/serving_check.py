@@ -51,7 +51,7 @@ def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tup
     validator = Component(
         "serving_validator",
         "components.example_validator:run",
-        {"statistics": "statistics_gen", "schema": "schema_gen", "baseline": "statistics_gen"},
+        {"statistics": "statistics_gen", "schema": "schema_gen", "baseline": "statistics_gen", "examples": "example_gen"},
         {
             "splits": [SERVING_SPLIT],
             "environment": "SERVING",
@@ -79,6 +79,11 @@ def validate_serving(
     outcomes = [execute(example_gen, run_dir, {}, beam_args)]
     outcomes.append(execute(statistics_gen, run_dir, {"examples": outcomes[0].uri}, beam_args))
     outcomes.append(
-        execute(validator, run_dir, {"statistics": outcomes[1].uri, "schema": str(schema_uri), "baseline": baseline.uri}, beam_args)
+        execute(
+            validator,
+            run_dir,
+            {"statistics": outcomes[1].uri, "schema": str(schema_uri), "baseline": baseline.uri, "examples": outcomes[0].uri},
+            beam_args,
+        )
     )
     return outcomes

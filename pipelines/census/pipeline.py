@@ -109,7 +109,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
             Component(
                 "example_validator",
                 "components.example_validator:run",
-                {"statistics": "statistics_gen", "schema": "schema_gen"},
+                {"statistics": "statistics_gen", "schema": "schema_gen", "examples": "example_gen"},
                 {
                     "splits": ["eval", "test"],
                     "drift_split": "train" if config.validation.drift else None,

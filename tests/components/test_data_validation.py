@@ -139,3 +139,28 @@ def test_drift_compares_a_new_span_with_the_previous_one(tmp_path):
     second = read_artifact(tmp_path / "span2" / "example_validator")
     assert second.properties["drift_compared_with"] == str(tmp_path / "span1" / "statistics_gen")
     assert "gate_closed" in second.properties
+
+
+def test_missing_rate_above_the_presence_constraint_is_named(census_run, tmp_path):
+    rows = without_label(sample_rows(CENSUS_SAMPLE_TEST))
+    # The reviewed schema allows occupation to be unknown in at most 10% of rows; here 1 in 3.
+    thinned = [{k: v for k, v in r.items() if k != "occupation"} if i % 3 == 0 else r for i, r in enumerate(rows)]
+    findings = blocking_findings(census_run, write_serving(tmp_path / "m.tfrecord", thinned))
+    (finding,) = [f for f in findings if f["feature"] == "occupation" and f["check"] == "schema"]
+    assert "0.9" in finding["description"]
+
+
+def test_warnings_are_reported_and_do_not_stop_the_run(artifact):
+    skew = artifact("skew_validator")
+    summary = json.loads(Path(skew.file("summary.json")).read_text())
+    warned = {f["feature"] for f in summary["findings"] if f["kind"] == "over threshold" and not f["blocking"]}
+    assert warned and warned <= {"capital_gain", "education_num"}  # warn_only on this small sample
+    assert skew.properties["blocking"] == 0 and artifact("pusher").properties["pushed"] is True
+
+
+def test_row_accounting_is_in_the_validation_summary_and_report(artifact):
+    validator = artifact("example_validator")
+    rows = artifact("example_gen").properties["rows"]
+    summary = json.loads(Path(validator.file("summary.json")).read_text())
+    assert summary["rows"] == rows == {"read": 900, "written": 900, "rejected": 0}
+    assert "read 900, written 900, rejected 0" in Path(validator.file("report.html")).read_text()
