@@ -1,8 +1,13 @@
 """Helpers for `preprocessing_fn` authors, on top of tf.Transform.
 
-Each helper is instance-level or records what the model needs to know (the number of
-buckets of an integer feature) in the transformed schema, so a model can be built from
-that schema alone.
+Full-pass helpers compute their statistics once, on the analyzed (training) split, and
+bake them into the transform graph as constants; instance-level helpers use no
+statistics. Either way the SavedModel applies exactly the same graph at serving.
+Integer outputs record their number of ids in the transformed schema, so a model can be
+built from that schema alone (`sluice.modeling.ModelFeatures`).
+
+Inputs are raw features as TFT gives them: dense [batch, 1] tensors, or SparseTensors for
+features that may be missing; `dense` turns either into a rank-1 tensor.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Sequence
 import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow_transform import schema_inference
+
+MISSING_CATEGORY = "__missing__"
 
 
 def dense(feature, default_value) -> tf.Tensor:
@@ -25,12 +32,136 @@ def dense(feature, default_value) -> tf.Tensor:
     return tf.reshape(feature, [-1])
 
 
+def _present(feature) -> tuple[tf.Tensor, tf.Tensor]:
+    """(values as rank-1 tensor with a placeholder where missing, mask of present rows)."""
+    if isinstance(feature, tf.SparseTensor):
+        shaped = tf.SparseTensor(feature.indices, tf.ones_like(feature.values, tf.bool), [feature.dense_shape[0], 1])
+        mask = tf.reshape(tf.sparse.to_dense(shaped, default_value=False), [-1])
+        placeholder = "" if feature.dtype == tf.string else tf.zeros([], feature.dtype)
+        return dense(feature, placeholder), mask
+    values = tf.reshape(feature, [-1])
+    return values, tf.ones_like(values, tf.bool)
+
+
+def _record_ids(ids: tf.Tensor, count) -> tf.Tensor:
+    schema_inference.set_tensor_schema_override(ids, tf.constant(0, tf.int64), tf.cast(count, tf.int64) - 1)
+    return ids
+
+
+# Numbers -----------------------------------------------------------------------------
+
+
+def z_score(x) -> tf.Tensor:
+    """(x - mean) / standard deviation, both from the training split."""
+    return tft.scale_to_z_score(tf.cast(dense(x, 0), tf.float32))
+
+
+def min_max(x, output_min: float = 0.0, output_max: float = 1.0) -> tf.Tensor:
+    """x scaled so the training minimum and maximum map to output_min and output_max."""
+    return tft.scale_by_min_max(tf.cast(dense(x, 0), tf.float32), output_min, output_max)
+
+
+def log1p(x) -> tf.Tensor:
+    """log(1 + x) for x >= 0 (negative values count as 0): tames long right tails."""
+    return tf.math.log1p(tf.maximum(tf.cast(dense(x, 0), tf.float32), 0.0))
+
+
+def clip(x, low: float, high: float) -> tf.Tensor:
+    """x limited to [low, high]."""
+    return tf.clip_by_value(tf.cast(dense(x, 0), tf.float32), low, high)
+
+
+def clip_to_quantiles(x, lower: float = 0.01, upper: float = 0.99, resolution: int = 100) -> tf.Tensor:
+    """x limited to its training `lower` and `upper` quantiles (e.g. 1% and 99%)."""
+    values = tf.cast(dense(x, 0), tf.float32)
+    boundaries = tf.reshape(tft.quantiles(values, num_buckets=resolution, epsilon=1.0 / (10 * resolution)), [-1])
+    low = boundaries[max(int(round(lower * resolution)) - 1, 0)]
+    high = boundaries[min(int(round(upper * resolution)) - 1, resolution - 2)]
+    return tf.clip_by_value(values, low, high)
+
+
+def bucketize(x, boundaries: Sequence[float]) -> tf.Tensor:
+    """Bucket ids by fixed boundaries: 0 below the first, len(boundaries) above the last."""
+    values = tf.cast(dense(x, 0), tf.float32)
+    ids = tf.cast(tf.raw_ops.Bucketize(input=values, boundaries=[float(b) for b in boundaries]), tf.int64)
+    return _record_ids(ids, len(boundaries) + 1)
+
+
+def bucketize_quantiles(x, num_buckets: int) -> tf.Tensor:
+    """Bucket ids by training quantiles: about as many training rows in each bucket."""
+    return tft.bucketize(tf.cast(dense(x, 0), tf.float32), num_buckets)
+
+
+def impute_mean(x) -> tf.Tensor:
+    """x, with missing values replaced by the training mean of the present ones."""
+    values, present = _present(x)
+    values = tf.cast(values, tf.float32)
+    mean = tft.mean(tf.boolean_mask(values, present))
+    return tf.where(present, values, mean)
+
+
+def impute_median(x) -> tf.Tensor:
+    """x, with missing values replaced by the training median of the present ones."""
+    values, present = _present(x)
+    values = tf.cast(values, tf.float32)
+    median = tf.reshape(tft.quantiles(tf.boolean_mask(values, present), num_buckets=2, epsilon=0.001), [-1])[0]
+    return tf.where(present, values, median)
+
+
+def pca(features: Sequence, output_dim: int) -> tf.Tensor:
+    """The first `output_dim` principal components of z-scored numerics, from training data.
+
+    Returns a [batch, output_dim] tensor; `tf.unstack(..., axis=1)` gives one feature each.
+    Fill missing inputs with a constant (`dense(x, 0.0)`): with `impute_mean` underneath,
+    the analysis needs three passes, which Beam's DirectRunner on this stack does not
+    finish ("watermark-pending bundles did not execute").
+    """
+    matrix = tf.stack([z_score(f) for f in features], axis=1)
+    components = tft.pca(matrix, output_dim=output_dim, dtype=tf.float32)
+    return tf.matmul(matrix, components)
+
+
+# Categories and text -------------------------------------------------------------------
+
+
+def impute_category(x, missing: str = MISSING_CATEGORY) -> tf.Tensor:
+    """Strings, with a missing value made an explicit category of its own."""
+    return dense(x, missing)
+
+
+def vocabulary(x, num_oov_buckets: int = 1, frequency_threshold: int | None = None, name: str | None = None) -> tf.Tensor:
+    """Ids of a training vocabulary; values seen fewer than `frequency_threshold` times, or
+    never, share the out-of-vocabulary buckets."""
+    values = x if isinstance(x, tf.Tensor) and x.shape.rank == 1 else impute_category(x)
+    return tft.compute_and_apply_vocabulary(
+        values, num_oov_buckets=num_oov_buckets, frequency_threshold=frequency_threshold, vocab_filename=name
+    )
+
+
+def hashed(x, num_buckets: int) -> tf.Tensor:
+    """Ids from a hash of each string: no vocabulary to keep, for high-cardinality values."""
+    values = x if isinstance(x, tf.Tensor) and x.shape.rank == 1 else impute_category(x)
+    return _record_ids(tft.hash_strings(values, num_buckets), num_buckets)
+
+
 def hashed_cross(features: Sequence[tf.Tensor], num_buckets: int, separator: str = "_x_") -> tf.Tensor:
-    """Hashes the joined string values of two or more rank-1 features into `num_buckets` ids."""
+    """Hashes the joined values of two or three rank-1 features into `num_buckets` ids."""
+    if not 2 <= len(features) <= 3:
+        raise ValueError(f"hashed_cross crosses two or three features, not {len(features)}")
     joined = tf.strings.join([tf.strings.as_string(f) if f.dtype != tf.string else f for f in features], separator)
-    crossed = tft.hash_strings(joined, num_buckets)
-    schema_inference.set_tensor_schema_override(crossed, tf.constant(0, tf.int64), tf.constant(num_buckets - 1, tf.int64))
-    return crossed
+    return _record_ids(tft.hash_strings(joined, num_buckets), num_buckets)
+
+
+def tfidf(text, vocab_size: int, ngram_range: tuple[int, int] = (1, 1)) -> tuple[tf.SparseTensor, tf.SparseTensor]:
+    """Bag of words of a text column, weighted by tf-idf from training documents.
+
+    Returns (term ids, weights) as SparseTensors [batch, terms]; the ids come from a
+    training vocabulary of at most `vocab_size` terms (others share one extra id).
+    """
+    tokens = tf.strings.split(tf.strings.lower(dense(text, ""))).to_sparse()
+    terms = tft.ngrams(tokens, ngram_range, " ") if ngram_range != (1, 1) else tokens
+    ids = tft.compute_and_apply_vocabulary(terms, top_k=vocab_size, num_oov_buckets=1)
+    return tft.tfidf(ids, vocab_size + 1)
 
 
 def label_index(label: tf.Tensor, positive_value: str) -> tf.Tensor:

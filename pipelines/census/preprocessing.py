@@ -2,37 +2,38 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-import tensorflow_transform as tft
-
-from pipelines.census.features import CATEGORICAL_FEATURE_KEYS, LABEL_KEY, NUMERIC_FEATURE_KEYS, POSITIVE_LABEL
-from sluice.preprocessing import dense, hashed_cross, label_index
+from pipelines.census.features import CATEGORICAL_FEATURE_KEYS, LABEL_KEY, POSITIVE_LABEL
+from sluice import preprocessing as pp
 
 AGE_BUCKETS = 10
 CROSS_BUCKETS = 1000
 OOV_BUCKETS = 1
+# A country seen fewer times than this in training shares the out-of-vocabulary bucket.
+MIN_CATEGORY_COUNT = 5
+LONG_TAILED = ("capital_gain", "capital_loss")
+PLAIN_NUMERIC = ("age", "fnlwgt", "education_num", "hours_per_week")
 
 
 def preprocessing_fn(inputs: dict) -> dict:
     """Raw census features -> model features.
 
-    Numerics are z-scored with the training mean and variance; categoricals become ids of
-    a training vocabulary plus one out-of-vocabulary bucket, so a category first seen at
-    serving time still has a place; age is also bucketized at training quantiles; the
-    education x occupation pair is hashed into a cross.
+    Numerics are z-scored with the training mean and variance; capital gains and losses,
+    mostly zero with a long tail, are log-scaled first. Categoricals become ids of a
+    training vocabulary; an unknown value ('?' in the source) is a category of its own,
+    and rare or never-seen values share one out-of-vocabulary bucket, so a category first
+    met at serving still has a place. Age is also bucketized at training quantiles, and
+    education x occupation and native_country x occupation are hashed crosses.
     """
-    outputs = {}
-    for key in NUMERIC_FEATURE_KEYS:
-        outputs[key] = tft.scale_to_z_score(tf.cast(dense(inputs[key], 0), tf.float32))
+    outputs = {key: pp.z_score(inputs[key]) for key in PLAIN_NUMERIC}
+    for key in LONG_TAILED:
+        outputs[key] = pp.z_score(pp.log1p(inputs[key]))
 
-    categoricals = {key: dense(inputs[key], "") for key in CATEGORICAL_FEATURE_KEYS}
+    categoricals = {key: pp.impute_category(inputs[key]) for key in CATEGORICAL_FEATURE_KEYS}
     for key, values in categoricals.items():
-        # An unknown value ('?' in the source) arrives as "" and gets its own vocabulary entry.
-        outputs[key] = tft.compute_and_apply_vocabulary(values, num_oov_buckets=OOV_BUCKETS, vocab_filename=key)
+        outputs[key] = pp.vocabulary(values, num_oov_buckets=OOV_BUCKETS, frequency_threshold=MIN_CATEGORY_COUNT, name=key)
 
-    outputs["age_bucket"] = tft.bucketize(tf.cast(dense(inputs["age"], 0), tf.float32), AGE_BUCKETS)
-    outputs["education_x_occupation"] = hashed_cross(
-        [categoricals["education"], categoricals["occupation"]], CROSS_BUCKETS
-    )
-    outputs[LABEL_KEY] = label_index(dense(inputs[LABEL_KEY], ""), POSITIVE_LABEL)
+    outputs["age_bucket"] = pp.bucketize_quantiles(inputs["age"], AGE_BUCKETS)
+    outputs["education_x_occupation"] = pp.hashed_cross([categoricals["education"], categoricals["occupation"]], CROSS_BUCKETS)
+    outputs["country_x_occupation"] = pp.hashed_cross([categoricals["native_country"], categoricals["occupation"]], CROSS_BUCKETS)
+    outputs[LABEL_KEY] = pp.label_index(pp.dense(inputs[LABEL_KEY], ""), POSITIVE_LABEL)
     return outputs
