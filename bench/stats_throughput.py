@@ -15,42 +15,23 @@ Goal: StatisticsGen rows/s >= 0.25 x pyarrow rows/s.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def build_file(rows: int, path: Path, seed: int = 0) -> None:
-    import numpy as np
-
-    lines = [line for line in gzip.open(ROOT / "data" / "census" / "adult.data.gz", "rt").read().splitlines() if line.strip()]
-    picks = np.random.default_rng(seed).integers(0, len(lines), rows)
-    path.write_text("\n".join(lines[i] for i in picks) + "\n")
+from bench.common import build_census_csv, example_gen_artifact, finish_phase, run_phase  # noqa: E402
 
 
 def phase_example_gen(csv: str, work: str) -> dict:
     import apache_beam  # noqa: F401 (imported before timing: rows/s measures work, not start-up)
     import tensorflow  # noqa: F401
 
-    from pipelines.census.pipeline import CensusConfig, create_pipeline
-    from sluice.config import apply_overrides
-    from sluice.execute import execute
-
-    config = apply_overrides(CensusConfig(home=work), [f"data.train_file={csv}", f"data.test_file={csv}"])
-    component = create_pipeline(config).component("example_gen")
-    only_train = {**component.params, "sources": [{"pattern": csv, "splits": {"train": 100}}]}
-    import dataclasses
-
-    outcome = execute(dataclasses.replace(component, params=only_train), Path(work) / "run", {})
-    return {"seconds": outcome.seconds, "uri": outcome.uri}
+    started = time.monotonic()
+    uri = example_gen_artifact(Path(csv), Path(work))
+    return {"seconds": time.monotonic() - started, "uri": uri}
 
 
 def phase_statistics(examples_uri: str, work: str) -> dict:
@@ -62,7 +43,7 @@ def phase_statistics(examples_uri: str, work: str) -> dict:
     from sluice.execute import execute
 
     component = create_pipeline(CensusConfig(home=work)).component("statistics_gen")
-    outcome = execute(component, Path(work) / "run", {"examples": examples_uri})
+    outcome = execute(component, Path(work) / "statistics", {"examples": examples_uri})
     return {"seconds": outcome.seconds, "examples": read_artifact(outcome.uri).properties["splits"]["train"]["num_examples"]}
 
 
@@ -94,15 +75,6 @@ def phase_pyarrow(csv: str) -> dict:
     return {"seconds": time.monotonic() - started, "examples": table.num_rows}
 
 
-def run_phase(*args: str) -> dict:
-    """Runs one phase in a child process; adds the child's peak RSS in MiB."""
-    completed = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, cwd=ROOT)
-    if completed.returncode != 0:
-        raise RuntimeError(f"phase {args[0]} failed:\n{completed.stderr[-3000:]}")
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -112,19 +84,14 @@ def main() -> None:
     if args.phase:
         name, *rest = args.phase
         phases = {"example_gen": phase_example_gen, "statistics": phase_statistics, "pyarrow": phase_pyarrow}
-        result = phases[name](*rest)
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(result), flush=True)
-        from sluice.process import exit_now
-
-        exit_now(0)
+        finish_phase(phases[name](*rest))
 
     work = Path(tempfile.mkdtemp(prefix="stats_throughput-"))
     csv = work / "census.csv"
-    build_file(args.rows, csv)
-    example_gen = run_phase("example_gen", str(csv), str(work))
-    statistics = run_phase("statistics", example_gen["uri"], str(work))
-    pyarrow_summary = run_phase("pyarrow", str(csv))
+    build_census_csv(args.rows, csv)
+    example_gen = run_phase(__file__, "example_gen", str(csv), str(work))
+    statistics = run_phase(__file__, "statistics", example_gen["uri"], str(work))
+    pyarrow_summary = run_phase(__file__, "pyarrow", str(csv))
     assert statistics["examples"] == pyarrow_summary["examples"] == args.rows
 
     def rate(result):

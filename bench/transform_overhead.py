@@ -27,7 +27,7 @@ from sluice.execute import execute  # noqa: E402
 from sluice.process import exit_now  # noqa: E402
 
 
-def raw_tft_transform(examples_dir: str, schema_file: str, output_dir: str) -> None:
+def raw_tft_transform(examples_dir: str, schema_file: str, output_dir: str, splits=("train", "eval", "test")) -> None:
     """What a user writes with tf.Transform alone: read, analyze+transform, write."""
     import apache_beam as beam
     import tensorflow_data_validation as tfdv
@@ -50,7 +50,7 @@ def raw_tft_transform(examples_dir: str, schema_file: str, output_dir: str) -> N
             preprocessing_fn, output_record_batches=True
         )
         outputs = {"train": train}
-        for split in ("eval", "test"):
+        for split in splits[1:]:
             outputs[split], _ = (read(split), transform_fn) | f"Transform{split}" >> tft_beam.TransformDataset(
                 output_record_batches=True
             )

@@ -46,23 +46,24 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import tensorflow_data_validation as tfdv
     from tfx_bsl.public import tfxio
 
-    from sluice.beam_jobs import pipeline_options
+    from sluice.beam_jobs import pipeline_options, run_and_count
 
     examples = inputs["examples"]
     patterns = split_patterns(examples)
-    with beam.Pipeline(options=pipeline_options(beam_args)) as pipeline:
-        for name, pattern in patterns.items():
-            columnar = examples.properties["splits"][name].get("columnar_pattern")
-            if columnar:  # the same rows, columnar: no tf.Example to decode per row
-                source = _columnar_batches(examples.file(columnar))
-            else:
-                source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"]).BeamSource()
-            _ = (
-                pipeline
-                | f"Read{name.title()}Examples" >> source
-                | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
-                | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(name, STATS_FILE))
-            )
+    pipeline = beam.Pipeline(options=pipeline_options(beam_args))
+    for name, pattern in patterns.items():
+        columnar = examples.properties["splits"][name].get("columnar_pattern")
+        if columnar:  # the same rows, columnar: no tf.Example to decode per row
+            source = _columnar_batches(examples.file(columnar))
+        else:
+            source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"]).BeamSource()
+        _ = (
+            pipeline
+            | f"Read{name.title()}Examples" >> source
+            | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
+            | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(name, STATS_FILE))
+        )
+    run_and_count(pipeline, "statistics_gen")
 
     counts = {}
     for name in patterns:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from sluice.errors import SluiceError
+
 DEFAULT_RUNNER = "DirectRunner"
 DEFAULT_DIRECT_MODE = "in_memory"
 
@@ -45,11 +47,27 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     return PipelineOptions(complete_beam_args(beam_args))
 
 
+class DryRunBuilt(SluiceError):
+    """`--dry_run`: the runner built the job and submitted nothing; `job` is what it built."""
+
+    def __init__(self, job):
+        self.job = job
+        steps = len(getattr(getattr(job, "proto", None), "steps", []) or [])
+        super().__init__(f"--dry_run: the job was built for the runner ({steps} steps) and not submitted")
+
+
 def run_and_count(pipeline, namespace: str) -> dict[str, int]:
-    """Runs a built pipeline to completion; returns its committed counters in `namespace`."""
+    """Runs a built pipeline to completion; returns its committed counters in `namespace`.
+
+    Raises:
+        DryRunBuilt: with `--dry_run` (e.g. DataflowRunner): the job was built, not run.
+    """
     from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.options.pipeline_options import TestOptions
 
     result = pipeline.run()
+    if pipeline.options.view_as(TestOptions).dry_run:
+        raise DryRunBuilt(getattr(result, "job", None))
     result.wait_until_finish()
     counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
     return {counter.key.metric.name: counter.committed for counter in counters}

@@ -129,12 +129,24 @@ def impute_category(x, missing: str = MISSING_CATEGORY) -> tf.Tensor:
     return dense(x, missing)
 
 
-def vocabulary(x, num_oov_buckets: int = 1, frequency_threshold: int | None = None, name: str | None = None) -> tf.Tensor:
-    """Ids of a training vocabulary; values seen fewer than `frequency_threshold` times, or
-    never, share the out-of-vocabulary buckets."""
+def vocabulary(
+    x, num_oov_buckets: int = 1, frequency_threshold: int | None = None, top_k: int = 100_000, name: str | None = None
+) -> tf.Tensor:
+    """Ids of a training vocabulary; values never seen in training (or past the `top_k` most
+    frequent, or seen fewer than `frequency_threshold` times) share the OOV buckets.
+
+    Without a frequency threshold the vocabulary is counted with a sketch that merges
+    per-batch counts (exact while a feature has at most `top_k` distinct values), which
+    is several times faster on Beam than counting each token as an element, as TFT's
+    exact vocabulary does; a frequency threshold needs the exact one.
+    """
     values = x if isinstance(x, tf.Tensor) and x.shape.rank == 1 else impute_category(x)
+    if frequency_threshold is None:
+        return tft.experimental.compute_and_apply_approximate_vocabulary(
+            values, top_k=top_k, num_oov_buckets=num_oov_buckets, vocab_filename=name
+        )
     return tft.compute_and_apply_vocabulary(
-        values, num_oov_buckets=num_oov_buckets, frequency_threshold=frequency_threshold, vocab_filename=name
+        values, top_k=top_k, num_oov_buckets=num_oov_buckets, frequency_threshold=frequency_threshold, vocab_filename=name
     )
 
 

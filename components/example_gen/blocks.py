@@ -20,6 +20,7 @@ from typing import IO, Iterator, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from components.example_gen.rows import CsvFormat, RowError, read_rows, typed_values
 
@@ -137,8 +138,6 @@ def _parse_plain(text: bytes, names: Sequence[str], fmt: CsvFormat) -> pa.Table 
 
 
 def _strip_suffixes(table: pa.Table, fmt: CsvFormat) -> pa.Table:
-    import pyarrow.compute as pc
-
     for name, suffix in fmt.strip_suffixes.items():
         index = table.schema.get_field_index(name)
         stripped = pc.replace_substring_regex(table[name], pattern=re.escape(suffix) + "$", replacement="", max_replacements=1)
@@ -233,20 +232,31 @@ def split_indices(keys: Sequence[bytes] | pa.Array, splits: Mapping[str, int]) -
 
 def row_keys(table: pa.Table) -> pa.Array:
     """Each row's typed values joined into one string: the key its split is drawn from."""
-    import pyarrow.compute as pc
-
     texts = [pc.cast(column, pa.string()).fill_null("") for column in table.columns]
     return pc.binary_join_element_wise(*texts, "\x1f").combine_chunks() if texts else pa.array([], pa.string())
 
 
-def as_feature_lists(table: pa.Table) -> pa.RecordBatch:
-    """One value per row -> one list per row (null where missing): how TFDV and tfx_bsl see features."""
-    offsets = pa.array(np.arange(table.num_rows + 1, dtype=np.int32))
+def as_feature_lists(table: pa.Table, schema: pa.Schema | None = None) -> pa.RecordBatch:
+    """One value per row -> one list per row (null where missing): how TFDV, TFT and tfx_bsl
+    see features. With `schema` (e.g. a TFXIO source's), its columns, order and types."""
+    fields = schema or pa.schema([(name, pa.large_list(_large(table.schema.field(name).type))) for name in table.column_names])
     lists = []
-    for column in table.columns:
-        values = column.combine_chunks()
-        lists.append(pa.ListArray.from_arrays(offsets, values.fill_null(_filler(values.type)), mask=values.is_null()))
-    return pa.RecordBatch.from_arrays(lists, table.column_names)
+    for field in fields:
+        values = table[field.name].combine_chunks().cast(field.type.value_type)
+        present = values.is_valid()
+        if values.null_count:
+            # A missing value is an empty, null list: readers count values by offsets.
+            counts = np.asarray(present, dtype=np.int64)
+            offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
+            values = values.filter(present)
+        else:
+            offsets = pa.array(np.arange(table.num_rows + 1, dtype=np.int64))
+        lists.append(pa.LargeListArray.from_arrays(offsets, values, mask=pc.invert(present)))
+    return pa.RecordBatch.from_arrays(lists, schema=fields)
+
+
+def _large(arrow_type: pa.DataType) -> pa.DataType:
+    return pa.large_binary() if pa.types.is_binary(arrow_type) else arrow_type
 
 
 def encode_examples(table: pa.Table) -> list[bytes]:
@@ -256,5 +266,4 @@ def encode_examples(table: pa.Table) -> list[bytes]:
     return RecordBatchToExamplesEncoder().encode(as_feature_lists(table))
 
 
-def _filler(arrow_type: pa.DataType):
-    return b"" if pa.types.is_binary(arrow_type) else 0
+

@@ -1,8 +1,10 @@
 """Transform: TFT analyze on train (full pass), then transform every split with that graph.
 
+Each split is read from ExampleGen's Parquet copy when there is one (else its TFRecords),
+once to analyze and once to transform, so memory stays bounded by the batches in flight.
 Writes, inside one artifact, what `tft.TFTransformOutput` reads (transform_fn/,
 transformed_metadata/, and the raw metadata under metadata/) plus the transformed
-examples of each split under transformed/<split>/.
+examples of each split under transformed/<split>/ and, by default, their statistics.
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ class Params:
         analyze_split: the split whose full pass computes the statistics.
         post_transform_statistics: also compute TFDV statistics of every transformed split
             (post_transform_statistics/<split>/FeatureStats.pb), in the same Beam job.
+        batch_size: rows per call of the transform graph (None: TFT chooses).
     """
 
     preprocessing_fn: str
     analyze_split: str = "train"
     post_transform_statistics: bool = True
+    batch_size: int | None = None
 
 
 def _encode_examples_fn(split: str):
-    """A DoFn: transformed record batches -> serialized tf.Example, counting rows of `split`."""
+    """A DoFn: a transformed record batch -> one list of serialized tf.Examples, counting rows of `split`."""
     import apache_beam as beam
 
     class EncodeExamples(beam.DoFn):
@@ -50,7 +54,7 @@ def _encode_examples_fn(split: str):
                 self._encoder, self._schema = RecordBatchToExamplesEncoder(schema), schema
             record_batch, _ = batch_and_passthrough
             Metrics.counter(_METRICS_NAMESPACE, f"rows_{split}").inc(record_batch.num_rows)
-            return self._encoder.encode(record_batch)
+            yield self._encoder.encode(record_batch)
 
     return EncodeExamples()
 
@@ -62,8 +66,10 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
     from tfx_bsl.public import tfxio
 
+    from components.example_gen.blocks import as_feature_lists
     from components.schema_gen import load_schema
     from components.statistics_gen import STATS_FILE, split_patterns
+    from sluice.beam_io import WriteBatchesToTFRecord
     from sluice.beam_jobs import pipeline_options, run_and_count
     from sluice.pipeline import load_object
 
@@ -74,23 +80,34 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     if params.analyze_split not in patterns:
         raise ValueError(f"Transform: no split {params.analyze_split!r} to analyze (have {sorted(patterns)})")
 
-    def read(pipeline, name):
-        source = tfxio.TFExampleRecord(patterns[name], schema=schema, telemetry_descriptors=["sluice", "transform"])
-        return pipeline | f"Read{name.title()}Examples" >> source.BeamSource(), source.TensorAdapterConfig()
-
     pipeline = beam.Pipeline(options=pipeline_options(beam_args))
-    with tft_beam.Context(temp_dir=output.file("_tft_tmp")):
+
+    def read(name: str, step: str):
+        """(record batches of split `name`, their TensorAdapterConfig), read afresh for `step`.
+
+        Reading once to analyze and again to transform keeps memory bounded: nothing waits
+        in memory for the analysis to finish, and each worker reads its own files.
+        """
+        source = tfxio.TFExampleRecord(patterns[name], schema=schema, telemetry_descriptors=["sluice", "transform"])
+        columnar = examples.properties["splits"][name].get("columnar_pattern")
+        label = f"{step}{name.title()}"
+        if columnar:  # ExampleGen's Parquet copy: the same rows, without a proto to decode per row
+            batches = (
+                pipeline
+                | f"Read{label}Columns" >> beam.io.ReadFromParquetBatched(examples.file(columnar))
+                | f"{label}AsBatches" >> beam.Map(as_feature_lists, source.ArrowSchema())
+            )
+        else:
+            batches = pipeline | f"Read{label}Examples" >> source.BeamSource()
+        return batches, source.TensorAdapterConfig()
+
+    with tft_beam.Context(temp_dir=output.file("_tft_tmp"), desired_batch_size=params.batch_size):
+        transform_fn = read(params.analyze_split, "Analyze") | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
         transformed = {}
-        train = read(pipeline, params.analyze_split)
-        (transformed[params.analyze_split], transformed_metadata), transform_fn = (
-            train
-            | "AnalyzeAndTransform" >> tft_beam.AnalyzeAndTransformDataset(preprocessing_fn, output_record_batches=True)
-        )
         for name in patterns:
-            if name != params.analyze_split:
-                transformed[name], _ = (read(pipeline, name), transform_fn) | f"Transform{name.title()}" >> (
-                    tft_beam.TransformDataset(output_record_batches=True)
-                )
+            transformed[name], transformed_metadata = (read(name, "Transform"), transform_fn) | f"Transform{name.title()}" >> (
+                tft_beam.TransformDataset(output_record_batches=True)
+            )
         _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(str(output.path))
         schema_view = transformed_metadata.deferred_metadata | "TransformedSchema" >> beam.Map(lambda m: m.schema)
         for name, batches in transformed.items():
@@ -106,8 +123,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                 batches
                 | f"Encode{name.title()}Examples"
                 >> beam.ParDo(_encode_examples_fn(name), schema=beam.pvalue.AsSingleton(schema_view))
-                | f"Write{name.title()}Transformed"
-                >> beam.io.WriteToTFRecord(output.file("transformed", name, "data"), file_name_suffix=".tfrecord")
+                | f"Write{name.title()}Transformed" >> WriteBatchesToTFRecord(output.file("transformed", name, "data"))
             )
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)
     # Standalone TFT does not record the raw metadata; TFTransformOutput (and serving) needs it.

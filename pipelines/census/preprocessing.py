@@ -8,8 +8,6 @@ from sluice import preprocessing as pp
 AGE_BUCKETS = 10
 CROSS_BUCKETS = 1000
 OOV_BUCKETS = 1
-# A country seen fewer times than this in training shares the out-of-vocabulary bucket.
-MIN_CATEGORY_COUNT = 5
 LONG_TAILED = ("capital_gain", "capital_loss")
 PLAIN_NUMERIC = ("age", "fnlwgt", "education_num", "hours_per_week")
 
@@ -20,8 +18,8 @@ def preprocessing_fn(inputs: dict) -> dict:
     Numerics are z-scored with the training mean and variance; capital gains and losses,
     mostly zero with a long tail, are log-scaled first. Categoricals become ids of a
     training vocabulary; an unknown value ('?' in the source) is a category of its own,
-    and rare or never-seen values share one out-of-vocabulary bucket, so a category first
-    met at serving still has a place. Age is also bucketized at training quantiles, and
+    and values never seen in training share one out-of-vocabulary bucket, so a category
+    first met at serving still has a place. Age is also bucketized at training quantiles, and
     education x occupation and native_country x occupation are hashed crosses.
     """
     outputs = {key: pp.z_score(inputs[key]) for key in PLAIN_NUMERIC}
@@ -30,7 +28,7 @@ def preprocessing_fn(inputs: dict) -> dict:
 
     categoricals = {key: pp.impute_category(inputs[key]) for key in CATEGORICAL_FEATURE_KEYS}
     for key, values in categoricals.items():
-        outputs[key] = pp.vocabulary(values, num_oov_buckets=OOV_BUCKETS, frequency_threshold=MIN_CATEGORY_COUNT, name=key)
+        outputs[key] = pp.vocabulary(values, num_oov_buckets=OOV_BUCKETS, name=key)
 
     outputs["age_bucket"] = pp.bucketize_quantiles(inputs["age"], AGE_BUCKETS)
     outputs["education_x_occupation"] = pp.hashed_cross([categoricals["education"], categoricals["occupation"]], CROSS_BUCKETS)

@@ -5,7 +5,7 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
 from pipelines.census.features import CATEGORICAL_FEATURE_KEYS, LABEL_KEY, NUMERIC_FEATURE_KEYS
-from pipelines.census.preprocessing import AGE_BUCKETS, CROSS_BUCKETS, MIN_CATEGORY_COUNT, preprocessing_fn
+from pipelines.census.preprocessing import AGE_BUCKETS, CROSS_BUCKETS, preprocessing_fn
 
 # The raw spec as the reviewed schema gives it: workclass/occupation/native_country may be missing.
 OPTIONAL = {"workclass", "occupation", "native_country"}
@@ -24,7 +24,6 @@ def raw_row(age, education, occupation=(b"Sales",), label=b"<=50K", workclass=(b
     return row
 
 
-# 6 HS-grad and 5 Bachelors reach the vocabulary's minimum count (5); 1 Masters does not.
 TRAIN = (
     [raw_row(20 + i, b"HS-grad", label=b">50K" if i % 2 else b"<=50K") for i in range(6)]
     + [raw_row(40 + i, b"Bachelors", occupation=(), workclass=() if i == 0 else (b"Private",), capital_gain=10 ** i) for i in range(5)]
@@ -54,13 +53,12 @@ def test_numerics_are_z_scored_with_training_statistics(transformed):
     assert gains[10] - gains[9] == pytest.approx(gains[9] - gains[8], rel=0.01)
 
 
-def test_categoricals_use_a_vocabulary_with_a_minimum_count_and_an_oov_bucket(transformed):
+def test_categoricals_use_a_training_vocabulary_with_an_oov_bucket(transformed):
     train, unseen = transformed
     education = [row["education"] for row in train]
-    assert len(set(education[:6])) == 1 and len(set(education[6:11])) == 1 and education[0] != education[6]
-    oov = 2  # two values reach MIN_CATEGORY_COUNT, so ids 0-1 are the vocabulary
-    assert MIN_CATEGORY_COUNT == 5 and education[11] == oov  # Masters: too rare
-    assert unseen[0]["education"] == oov  # never seen
+    assert len(set(education[:6])) == 1 and len(set(education[6:11])) == 1
+    assert education[:6][0] == 0 and education[6] == 1 and education[11] == 2  # by training frequency: 6, 5, 1
+    assert unseen[0]["education"] == 3  # never seen: the OOV bucket after the 3 known values
     # A missing value is an explicit category, not an error and not the OOV bucket.
     occupations = [row["occupation"] for row in train]
     assert occupations[6] == occupations[7] != occupations[0]

@@ -1,0 +1,57 @@
+"""Shared by the benchmarks: resampled census files, and phases run in child processes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_census_csv(rows: int, path: Path, seed: int = 0) -> Path:
+    """`rows` rows drawn with replacement from adult.data (seeded), in its own format."""
+    import numpy as np
+
+    lines = [line for line in gzip.open(ROOT / "data" / "census" / "adult.data.gz", "rt").read().splitlines() if line.strip()]
+    picks = np.random.default_rng(seed).integers(0, len(lines), rows)
+    path.write_text("\n".join(lines[i] for i in picks) + "\n")
+    return path
+
+
+def run_phase(script: str, *args: str) -> dict:
+    """Runs `script --phase ARGS...` in a child process; returns the JSON it prints last."""
+    completed = subprocess.run([sys.executable, script, "--phase", *args], capture_output=True, text=True, cwd=ROOT)
+    if completed.returncode != 0:
+        raise RuntimeError(f"phase {args[0]} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def finish_phase(result: dict) -> None:
+    """Prints a phase's result with its peak RSS, then leaves (TFT-safe).
+
+    The peak is this process's or, if higher, that of its largest finished child (a Beam
+    multi_processing worker).
+    """
+    from sluice.process import exit_now
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_rss_mib"] = max(own, children) / 1024
+    print(json.dumps(result), flush=True)
+    exit_now(0)
+
+
+def example_gen_artifact(csv: Path, work: Path) -> str:
+    """An Examples artifact of `csv` (all rows in split "train"), made by Sluice's ExampleGen."""
+    import dataclasses
+
+    from pipelines.census.pipeline import CensusConfig, create_pipeline
+    from sluice.execute import execute
+
+    component = create_pipeline(CensusConfig(home=str(work))).component("example_gen")
+    only_train = {**component.params, "sources": [{"pattern": str(csv), "splits": {"train": 100}}]}
+    return execute(dataclasses.replace(component, params=only_train), work / "examples", {}).uri
