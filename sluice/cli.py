@@ -14,6 +14,17 @@ from sluice.registry import available_pipelines, pipeline_module
 
 
 
+overrides_option = click.option(
+    "-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
+    help="Override a setting, e.g. -o trainer.train_steps=500 -o 'validation.warn_only=[\"fnlwgt\"]'.",
+)
+home_option = click.option(
+    "--home", default=None, help=f"Where artifacts and served models live (default ${HOME_ENV} or ./sluice_home)."
+)
+beam_args_argument = click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+_PASS_UNKNOWN = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
 @click.group(help="Sluice: tabular ML pipelines from raw CSV to a served SavedModel.")
 def main() -> None:
     from sluice.process import quiet_library_noise
@@ -35,7 +46,7 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
 
 @main.command(
     "run",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    context_settings=_PASS_UNKNOWN,
     help=(
         "Run PIPELINE end to end in this process. Arguments after the pipeline's own options "
         "are Beam pipeline options for every Beam step (default: --runner=DirectRunner "
@@ -45,10 +56,10 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
     ),
 )
 @click.argument("pipeline")
-@click.option("-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE", help="Override a setting, e.g. -o trainer.train_steps=500 -o tuner.max_trials=0.")
-@click.option("--home", default=None, help=f"Where artifacts and served models go (default ${HOME_ENV} or ./sluice_home).")
+@overrides_option
+@home_option
 @click.option("--run-id", default=None, help="Name of the run directory (default: a timestamp).")
-@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+@beam_args_argument
 def run_command(pipeline: str, overrides, home, run_id, beam_args) -> None:
     _exit_after(lambda: _run(pipeline, overrides, home, run_id, beam_args))
 
@@ -92,10 +103,10 @@ def _print_summary(module, config, result, total: float) -> None:
         click.echo(f"Model not pushed: {pushed['reason']}")
         return
     click.echo(f"Pushed SavedModel: {pushed['pushed_to']}")
-    _print_predictions(module, config, pushed["pushed_to"], module.sample_rows_file(config), rows=1)
+    _print_predictions(module, pushed["pushed_to"], module.sample_rows_file(config), rows=1)
 
 
-def _print_predictions(module, config, model_dir: str, csv_file: str, rows: int) -> None:
+def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None:
     from components.example_gen.rows import CsvFormat
     from sluice.predict import predict_csv
 
@@ -110,7 +121,7 @@ def _print_predictions(module, config, model_dir: str, csv_file: str, rows: int)
 @click.argument("pipeline")
 @click.option("--csv", "csv_file", default=None, help="CSV file in the pipeline's raw format (default: its held-out test file).")
 @click.option("--rows", default=5, show_default=True, help="How many rows to score.")
-@click.option("--home", default=None, help=f"Where served models are (default ${HOME_ENV} or ./sluice_home).")
+@home_option
 def predict_command(pipeline, csv_file, rows, home) -> None:
     def predict() -> None:
         from pathlib import Path
@@ -120,14 +131,14 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
         module, config = _load_config(pipeline, home, ())
         model_dir = latest_version(Path(config.serving_root) / module.NAME)
         click.echo(f"Model: {model_dir}")
-        _print_predictions(module, config, str(model_dir), csv_file or module.sample_rows_file(config), rows)
+        _print_predictions(module, str(model_dir), csv_file or module.sample_rows_file(config), rows)
 
     _exit_after(predict)
 
 
 @main.command(
     "validate",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    context_settings=_PASS_UNKNOWN,
     help=(
         "Check serving data against the training statistics of PIPELINE's last run: schema "
         "anomalies in the SERVING environment and training/serving skew. --serving takes a "
@@ -137,9 +148,9 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
 )
 @click.argument("pipeline")
 @click.option("--serving", "serving_file", required=True, help="The serving data file.")
-@click.option("-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE", help="Override a setting, e.g. -o 'validation.warn_only=[\"fnlwgt\"]'.")
-@click.option("--home", default=None, help=f"Where artifacts are (default ${HOME_ENV} or ./sluice_home).")
-@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+@overrides_option
+@home_option
+@beam_args_argument
 def validate_command(pipeline, serving_file, overrides, home, beam_args) -> None:
     def validate() -> None:
         from sluice.artifacts import read_artifact
@@ -171,8 +182,8 @@ def schema_group() -> None:
     ),
 )
 @click.argument("pipeline")
-@click.option("-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE", help="Override a setting, e.g. -o reviewed_schema=/tmp/schema.pbtxt.")
-@click.option("--home", default=None, help=f"Where artifacts are (default ${HOME_ENV} or ./sluice_home).")
+@overrides_option
+@home_option
 @click.option("--force", is_flag=True, help="Replace an existing reviewed schema.")
 def freeze_command(pipeline, overrides, home, force) -> None:
     def freeze() -> None:

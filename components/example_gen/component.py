@@ -13,6 +13,10 @@ the rejected share exceeds `max_reject_fraction` (default 0) the run fails namin
 no artifact is written, and the rejects are kept beside the run as
 `<run_dir>/example_gen.rejects.jsonl`.
 
+Every source file is a span: each split records, per file, its rows, its shards and a
+key (a digest of the file's bytes, its split percentages and the CSV format), so
+Transform can analyze spans apart and reuse its analysis of a span it has seen before.
+
 TFRecord sources (.tfrecord, .tfrecord.gz) are taken as serialized tf.Example, untyped,
 so TFDV can report a type change instead of ExampleGen rejecting it.
 """
@@ -130,6 +134,7 @@ class _WriteBlock:
         Metrics.counter(_METRICS_NAMESPACE, "rows_rejected").inc(len(rejects))
         for split, count in written.items():
             Metrics.counter(_METRICS_NAMESPACE, f"rows_{split}").inc(count)
+            Metrics.counter(_METRICS_NAMESPACE, f"span_rows_{split}_{file_index:05d}").inc(count)
         yield from rejects
 
     def _shard(self, split: str, kind: str, file_index: int, block_index: int) -> str:
@@ -219,6 +224,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                 "rows": written[name],
                 "pattern": f"{name}/data-*.tfrecord",
                 **({"columnar_pattern": f"{name}/columns-*.parquet"} if columnar else {}),
+                "spans": _spans(name, files, counters, columnar, params.format),
             }
             for name in split_names
         },
@@ -227,6 +233,36 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         sources=[{"file": path, "splits": splits} for path, splits in files],
         columns=[list(pair) for pair in fmt.columns.items()],
     )
+
+
+def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: Mapping[str, Any]) -> dict:
+    """The rows of `split` from each source file (a span), the shards that hold them, and the span's key."""
+    spans = {}
+    for index, (path, splits) in enumerate(files):
+        rows = counters.get(f"span_rows_{split}_{index:05d}", 0)
+        if rows:
+            spans[f"{index:05d}"] = {
+                "source": path,
+                "key": _span_key(path, splits, fmt, split),
+                "rows": rows,
+                "pattern": f"{split}/data-{index:05d}-*.tfrecord",
+                **({"columnar_pattern": f"{split}/columns-{index:05d}-*.parquet"} if columnar else {}),
+            }
+    return spans
+
+
+def _span_key(path: str, splits: Mapping[str, int], fmt: Mapping[str, Any], split: str) -> str:
+    """Names the rows of `split` drawn from `path`: equal keys mean equal rows."""
+    import hashlib
+
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    digest = hashlib.sha256(json.dumps([split, splits, fmt], sort_keys=True).encode())
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return f"span-{digest.hexdigest()[:24]}"
 
 
 def _load_rejects(rejects_dir: str) -> list[RowError]:

@@ -5,6 +5,12 @@ once to analyze and once to transform, so memory stays bounded by the batches in
 Writes, inside one artifact, what `tft.TFTransformOutput` reads (transform_fn/,
 transformed_metadata/, and the raw metadata under metadata/) plus the transformed
 examples of each split under transformed/<split>/ and, by default, their statistics.
+
+Analyzer cache: when ExampleGen recorded the spans of the analyzed split (one per source
+file), each span is analyzed as its own dataset and TFT's per-span analyzer results are
+kept in `analyzer_cache/`. The next run copies the entries of the spans it shares with the
+previous run's Transform and reads only the spans that are new (or whose analyzers
+changed); every split is still transformed in full.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from sluice.errors import RowCountMismatch
 
 _METRICS_NAMESPACE = "transform"
 POST_TRANSFORM_STATISTICS_DIR = "post_transform_statistics"
+ANALYZER_CACHE_DIR = "analyzer_cache"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,12 +36,16 @@ class Params:
         post_transform_statistics: also compute TFDV statistics of every transformed split
             (post_transform_statistics/<split>/FeatureStats.pb), in the same Beam job.
         batch_size: rows per call of the transform graph (None: TFT chooses).
+        analyzer_cache: analyze span by span, reuse the previous run's analysis of spans
+            seen before, and keep this run's for the next. Each span and analyzer adds
+            Beam stages, so it pays where spans are large and reruns add few of them.
     """
 
     preprocessing_fn: str
     analyze_split: str = "train"
     post_transform_statistics: bool = True
     batch_size: int | None = None
+    analyzer_cache: bool = False
 
 
 def _encode_examples_fn(split: str):
@@ -69,6 +80,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from components.example_gen.blocks import as_feature_lists
     from components.schema_gen import load_schema
     from components.statistics_gen import STATS_FILE, split_patterns
+    from components.transform.analyzer_cache import analyze_spans
     from sluice.beam_io import WriteBatchesToTFRecord
     from sluice.beam_jobs import pipeline_options, run_and_count
     from sluice.pipeline import load_object
@@ -82,30 +94,44 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     pipeline = beam.Pipeline(options=pipeline_options(beam_args))
 
-    def read(name: str, step: str):
-        """(record batches of split `name`, their TensorAdapterConfig), read afresh for `step`.
+    def source_of(split: Mapping):
+        return tfxio.TFExampleRecord(examples.file(split["pattern"]), schema=schema, telemetry_descriptors=["sluice", "transform"])
+
+    def read(split: Mapping, label: str):
+        """(record batches of the files `split` names, their TensorAdapterConfig), read afresh.
 
         Reading once to analyze and again to transform keeps memory bounded: nothing waits
         in memory for the analysis to finish, and each worker reads its own files.
         """
-        source = tfxio.TFExampleRecord(patterns[name], schema=schema, telemetry_descriptors=["sluice", "transform"])
-        columnar = examples.properties["splits"][name].get("columnar_pattern")
-        label = f"{step}{name.title()}"
-        if columnar:  # ExampleGen's Parquet copy: the same rows, without a proto to decode per row
+        source = source_of(split)
+        if split.get("columnar_pattern"):  # ExampleGen's Parquet copy: the same rows, no proto to decode per row
             batches = (
                 pipeline
-                | f"Read{label}Columns" >> beam.io.ReadFromParquetBatched(examples.file(columnar))
+                | f"Read{label}Columns" >> beam.io.ReadFromParquetBatched(examples.file(split["columnar_pattern"]))
                 | f"{label}AsBatches" >> beam.Map(as_feature_lists, source.ArrowSchema())
             )
         else:
             batches = pipeline | f"Read{label}Examples" >> source.BeamSource()
         return batches, source.TensorAdapterConfig()
 
+    splits = examples.properties["splits"]
+    analyzed = splits[params.analyze_split]
     with tft_beam.Context(temp_dir=output.file("_tft_tmp"), desired_batch_size=params.batch_size):
-        transform_fn = read(params.analyze_split, "Analyze") | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn)
+        if params.analyzer_cache and analyzed.get("spans"):
+            transform_fn, cache_report = analyze_spans(
+                pipeline,
+                analyzed["spans"],
+                lambda span_id, span: read(span, f"AnalyzeSpan{span_id}")[0],
+                preprocessing_fn,
+                source_of(analyzed).TensorAdapterConfig(),
+                cache_dir=output.file(ANALYZER_CACHE_DIR),
+                previous_cache_dir=_previous_cache_dir(output),
+            )
+        else:
+            transform_fn, cache_report = read(analyzed, f"Analyze{params.analyze_split.title()}") | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn), None
         transformed = {}
         for name in patterns:
-            transformed[name], transformed_metadata = (read(name, "Transform"), transform_fn) | f"Transform{name.title()}" >> (
+            transformed[name], transformed_metadata = (read(splits[name], f"Transform{name.title()}"), transform_fn) | f"Transform{name.title()}" >> (
                 tft_beam.TransformDataset(output_record_batches=True)
             )
         _ = transform_fn | "WriteTransformGraph" >> tft_beam.WriteTransformFn(str(output.path))
@@ -142,7 +168,17 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         analyzed_split=params.analyze_split,
         preprocessing_fn=params.preprocessing_fn,
         post_transform_statistics=POST_TRANSFORM_STATISTICS_DIR if params.post_transform_statistics else None,
+        analyzer_cache=cache_report,
     )
+
+
+def _previous_cache_dir(output: ArtifactDraft) -> str | None:
+    """The analyzer cache of the pipeline's last Transform of the same name, if any."""
+    from sluice.artifacts import latest_artifact
+
+    run_dir = output.final_path.parent
+    previous = latest_artifact(run_dir.parent, output.final_path.name, exclude_run=run_dir)
+    return previous.file(ANALYZER_CACHE_DIR) if previous is not None else None
 
 
 def _remove_tree(path: str) -> None:

@@ -48,6 +48,11 @@ class ValidationConfig(Section):
     warn_only: list[str] = []
 
 
+class TransformConfig(Section):
+    # One span (adult.data): the cache's extra Beam stages would cost more than they save.
+    analyzer_cache: bool = False
+
+
 class TunerConfig(Section):
     max_trials: int = pydantic.Field(4, ge=0)
     trial_steps: int = pydantic.Field(300, ge=1)
@@ -64,6 +69,7 @@ class TrainerConfig(Section):
 class CensusConfig(PipelineConfig):
     data: DataConfig = DataConfig()
     validation: ValidationConfig = ValidationConfig()
+    transform: TransformConfig = TransformConfig()
     tuner: TunerConfig = TunerConfig()
     trainer: TrainerConfig = TrainerConfig()
     reviewed_schema: str = str(PROJECT_ROOT / "schemas" / NAME / "schema.pbtxt")
@@ -121,7 +127,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "transform",
                 "components.transform.component:run",
                 {"examples": "example_gen", "schema": "schema_gen", "validation": "example_validator"},
-                {"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn"},
+                {"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn", "analyzer_cache": config.transform.analyzer_cache},
                 artifact_type="TransformGraph",
             ),
             Component(
