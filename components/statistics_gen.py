@@ -21,15 +21,6 @@ class Params:
     """StatisticsGen has no parameters yet; TFDV's defaults apply."""
 
 
-def _columnar_batches(pattern: str):
-    """A PTransform reading an examples split's Parquet copy as TFDV-ready record batches."""
-    import apache_beam as beam
-
-    from components.example_gen.blocks import as_feature_lists
-
-    return beam.io.ReadFromParquetBatched(pattern) | beam.Map(as_feature_lists)
-
-
 def split_patterns(examples: Artifact) -> dict[str, str]:
     """Split name -> glob of its TFRecord files, from an examples artifact."""
     return {name: examples.file(split["pattern"]) for name, split in examples.properties["splits"].items()}
@@ -46,6 +37,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import tensorflow_data_validation as tfdv
     from tfx_bsl.public import tfxio
 
+    from components.example_gen.columnar import ReadColumnarCopy
     from sluice.beam_jobs import pipeline_options, run_and_count
 
     examples = inputs["examples"]
@@ -54,7 +46,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     for name, pattern in patterns.items():
         columnar = examples.properties["splits"][name].get("columnar_pattern")
         if columnar:  # the same rows, columnar: no tf.Example to decode per row
-            source = _columnar_batches(examples.file(columnar))
+            source = ReadColumnarCopy(examples.file(columnar))
         else:
             source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"]).BeamSource()
         _ = (

@@ -77,7 +77,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
     from tfx_bsl.public import tfxio
 
-    from components.example_gen.blocks import as_feature_lists
+    from components.example_gen.columnar import ReadColumnarCopy
     from components.schema_gen import load_schema
     from components.statistics_gen import STATS_FILE, split_patterns
     from components.transform.analyzer_cache import analyze_spans
@@ -105,11 +105,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         """
         source = source_of(split)
         if split.get("columnar_pattern"):  # ExampleGen's Parquet copy: the same rows, no proto to decode per row
-            batches = (
-                pipeline
-                | f"Read{label}Columns" >> beam.io.ReadFromParquetBatched(examples.file(split["columnar_pattern"]))
-                | f"{label}AsBatches" >> beam.Map(as_feature_lists, source.ArrowSchema())
-            )
+            batches = pipeline | f"Read{label}Columns" >> ReadColumnarCopy(examples.file(split["columnar_pattern"]), source.ArrowSchema())
         else:
             batches = pipeline | f"Read{label}Examples" >> source.BeamSource()
         return batches, source.TensorAdapterConfig()
