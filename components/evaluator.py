@@ -1,4 +1,10 @@
-"""Evaluator: accuracy, AUC and log loss of the exported model on a held-out split."""
+"""Evaluator: accuracy, AUC and log loss of the exported models; picks the one to push.
+
+Each exported model (the best trial's, and the ensemble when the Trainer made one) is
+scored on the held-out `split` and on the `choose_on` split. The one with the better
+`choose_by` metric on `choose_on` is chosen: the held-out split only reports, so the
+choice never looks at the data that judges it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.metrics import binary_metrics
 
 METRICS_FILE = "metrics.json"
 
@@ -21,36 +28,15 @@ class Params:
         label: the label's transformed feature name.
         split: the split to score (never seen by Transform's analysis or training).
         batch_size: examples per scoring batch.
+        choose_on: the split on which the exported models are compared.
+        choose_by: "log_loss" (lower wins), "accuracy" or "auc" (higher wins).
     """
 
     label: str
     split: str = "test"
     batch_size: int = 1024
-
-
-def binary_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """Accuracy at 0.5, ROC AUC (ties count one half), and mean log loss."""
-    labels = np.asarray(labels, dtype=np.int64)
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
-    positives, negatives = int(labels.sum()), int((1 - labels).sum())
-    if labels.size == 0 or positives == 0 or negatives == 0:
-        raise ValueError("binary_metrics needs at least one positive and one negative label")
-    # AUC by the rank-sum statistic, with tied scores sharing their mean rank.
-    order = np.argsort(p, kind="mergesort")
-    ranks = np.empty(len(p))
-    sorted_p = p[order]
-    _, first, counts = np.unique(sorted_p, return_index=True, return_counts=True)
-    mean_ranks = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(mean_ranks, counts)
-    auc = (ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives)
-    log_loss = -np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p))
-    return {
-        "accuracy": float(np.mean((p >= 0.5) == (labels == 1))),
-        "auc": float(auc),
-        "log_loss": float(log_loss),
-        "examples": int(labels.size),
-        "positive_rate": float(positives / labels.size),
-    }
+    choose_on: str = "eval"
+    choose_by: str = "log_loss"
 
 
 def load_metrics(evaluation: Artifact) -> dict:
@@ -60,12 +46,10 @@ def load_metrics(evaluation: Artifact) -> dict:
 
 def score_split(model_dir: str, transform: Artifact, split: str, label: str, batch_size: int):
     """(labels, probabilities) of one transformed split, through the SavedModel."""
-    import tensorflow as tf
-
-    from sluice.export import predict_transformed
+    from sluice.export import load_serving_model, predict_transformed
     from sluice.training import split_dataset
 
-    saved_model = tf.saved_model.load(model_dir)
+    saved_model = load_serving_model(model_dir)
     labels, probabilities = [], []
     for features, target in split_dataset(transform, split, label, batch_size):
         probabilities.append(predict_transformed(saved_model, features))
@@ -74,11 +58,28 @@ def score_split(model_dir: str, transform: Artifact, split: str, label: str, bat
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
-    trainer = inputs["model"]
-    labels, probabilities = score_split(
-        trainer.file(trainer.properties["serving_model"]), inputs["transform"], params.split, params.label, params.batch_size
-    )
-    metrics = binary_metrics(labels, probabilities)
+    trainer, transform = inputs["model"], inputs["transform"]
+    exported = {"single": trainer.properties["serving_model"]}
+    if trainer.properties.get("ensemble_model"):
+        exported["ensemble"] = trainer.properties["ensemble_model"]
+    candidates = {}
+    for name, directory in exported.items():
+        model_dir = trainer.file(directory)
+        candidates[name] = {
+            "model": directory,
+            params.choose_on: binary_metrics(*score_split(model_dir, transform, params.choose_on, params.label, params.batch_size)),
+            params.split: binary_metrics(*score_split(model_dir, transform, params.split, params.label, params.batch_size)),
+        }
+    sign = 1 if params.choose_by.endswith("loss") else -1
+    chosen = min(candidates, key=lambda name: sign * candidates[name][params.choose_on][params.choose_by])
+    metrics = candidates[chosen][params.split]
     with open(output.file(METRICS_FILE), "w") as handle:
         json.dump(metrics, handle, indent=2, sort_keys=True)
-    output.properties.update(split=params.split, metrics=metrics)
+    output.properties.update(
+        split=params.split,
+        metrics=metrics,
+        chosen=chosen,
+        chosen_model=candidates[chosen]["model"],
+        chosen_by=f"{params.choose_by} on {params.choose_on}",
+        candidates=candidates,
+    )

@@ -1,6 +1,7 @@
 """Pusher: copies a blessed SavedModel into a TF Serving layout, `<serving_dir>/<version>/`.
 
-A model is blessed when its evaluated accuracy reaches the pipeline's threshold. The copy
+The model pushed is the one the Evaluator chose (the best trial's, or the ensemble); it is
+blessed when its evaluated accuracy reaches the pipeline's threshold. The copy
 is written beside its final place and renamed, so TF Serving never sees half a version.
 """
 
@@ -46,6 +47,6 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     serving_dir.mkdir(parents=True, exist_ok=True)
     version = next_version(serving_dir)
     staging = serving_dir / f".{version}.incoming"
-    shutil.copytree(trainer.file(trainer.properties["serving_model"]), staging)
+    shutil.copytree(trainer.file(evaluation.properties["chosen_model"]), staging)
     os.rename(staging, serving_dir / str(version))
-    output.properties.update(pushed=True, version=version, pushed_to=str(serving_dir / str(version)))
+    output.properties.update(pushed=True, model=evaluation.properties["chosen"], version=version, pushed_to=str(serving_dir / str(version)))

@@ -1,8 +1,11 @@
-"""Trainer: trains the tuned model on transformed data and exports it with the TFT graph.
+"""Trainer: trains the best hyperparameters (and, for an ensemble, the next best) and
+exports them with the TFT graph.
 
-The exported SavedModel (`serving_model/`) takes serialized raw tf.Example and applies
-the transform graph itself, so it cannot be served with a different transformation than
-it was trained with.
+Every exported SavedModel takes serialized raw tf.Example and applies the transform graph
+itself, so it cannot be served with a different transformation than it was trained with:
+`serving_model/` holds the best trial's model; with `ensemble_size` > 1, `ensemble_model/`
+holds the top trials' models averaged into one SavedModel with the same signatures. The
+Evaluator decides which of the two is pushed.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Mapping, Sequence
 from sluice.artifacts import Artifact, ArtifactDraft
 
 SERVING_MODEL_DIR = "serving_model"
+ENSEMBLE_MODEL_DIR = "ensemble_model"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,13 +24,15 @@ class Params:
     """Trainer's parameters.
 
     Args:
-        model_fn: "module:function" building a compiled Keras model from (hp, ModelFeatures).
+        model_fn: "module:function" building a model from (values, ModelFeatures, seed).
         label: the label's transformed feature name.
-        train_steps: the most training steps (batches) in all.
+        train_steps: the most training steps (batches) of a network in all.
         batch_size: examples per step.
         eval_every_steps: steps between evaluations on the eval split.
         early_stopping_patience: evaluations without a lower eval loss before training
             stops; the weights of the best evaluation are kept. 0 trains every step.
+        ensemble_size: how many of the best distinct trials to average (1: no ensemble).
+        objective_direction: "min" or "max", how the Tuner's scores rank trials.
         seed: drives shuffling and initialisation.
     """
 
@@ -36,51 +42,55 @@ class Params:
     batch_size: int = 256
     eval_every_steps: int = 200
     early_stopping_patience: int = 3
+    ensemble_size: int = 1
+    objective_direction: str = "min"
     seed: int = 42
 
 
-def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
-    import keras
-    import keras_tuner as kt
+def ensemble_members(tuner: Artifact, size: int, direction: str) -> list[dict]:
+    """Hyperparameters of the `size` best completed trials with distinct values, best first."""
+    from components.tuner import load_hyperparameters, ranked_trials
 
-    from components.tuner import load_hyperparameters
+    members = [load_hyperparameters(tuner)]
+    for trial in ranked_trials(tuner, direction) if tuner.properties.get("searched") else []:
+        if len(members) >= size:
+            break
+        if trial["hyperparameters"] not in members:
+            members.append(trial["hyperparameters"])
+    return members
+
+
+def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     from sluice.export import export_serving_model
+    from sluice.fitting import Budget, fit, score, split_reader
     from sluice.pipeline import load_object
-    from sluice.training import model_features, split_dataset
+    from sluice.training import model_features
 
     transform = inputs["transform"]
-    keras.utils.set_random_seed(params.seed)
-    hyperparameters = kt.HyperParameters()
-    for name, value in load_hyperparameters(inputs["hyperparameters"]).items():
-        hyperparameters.Fixed(name, value)
-    model = load_object(params.model_fn)(hyperparameters, model_features(transform, params.label))
+    features = model_features(transform, params.label)
+    build = load_object(params.model_fn)
+    budget = Budget(params.train_steps, params.batch_size, params.eval_every_steps, params.early_stopping_patience)
+    evaluation = split_reader(transform, "eval", params.label)(params.batch_size, False, False, None)
 
-    train = split_dataset(transform, "train", params.label, params.batch_size, shuffle=True, repeat=True, seed=params.seed)
-    evaluation = split_dataset(transform, "eval", params.label, params.batch_size)
-    steps_per_round = min(params.eval_every_steps, params.train_steps)
-    callbacks = []
-    if params.early_stopping_patience:
-        callbacks.append(
-            keras.callbacks.EarlyStopping("val_loss", patience=params.early_stopping_patience, restore_best_weights=True)
-        )
-    history = model.fit(
-        train,
-        steps_per_epoch=steps_per_round,
-        epochs=-(-params.train_steps // steps_per_round),
-        validation_data=evaluation,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=0,
-    )
-    val_loss = history.history["val_loss"]
-    kept_round = val_loss.index(min(val_loss)) if params.early_stopping_patience else len(val_loss) - 1
-    export_serving_model(model, transform.uri, params.label, output.file(SERVING_MODEL_DIR))
+    import keras
+
+    models, records = [], []
+    for rank, values in enumerate(ensemble_members(inputs["hyperparameters"], params.ensemble_size, params.objective_direction)):
+        keras.utils.set_random_seed(params.seed + rank)
+        model = build(values, features, params.seed + rank)
+        trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank)
+        models.append(model)
+        records.append({"hyperparameters": values, "eval_metrics": score(model, evaluation), **trained})
+
+    export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR))
+    if len(models) > 1:
+        export_serving_model(models, transform.uri, params.label, output.file(ENSEMBLE_MODEL_DIR))
     output.properties.update(
         train_steps=params.train_steps,
         batch_size=params.batch_size,
-        hyperparameters=hyperparameters.values,
-        steps_run=len(val_loss) * steps_per_round,
-        kept_weights_of_step=(kept_round + 1) * steps_per_round,
-        metrics={name: float(values[kept_round]) for name, values in history.history.items()},
+        hyperparameters=records[0]["hyperparameters"],
+        metrics=records[0]["eval_metrics"],
+        members=records,
         serving_model=SERVING_MODEL_DIR,
+        ensemble_model=ENSEMBLE_MODEL_DIR if len(models) > 1 else None,
     )

@@ -1,19 +1,41 @@
-"""Tuner: keras-tuner random search over the pipeline's search space, on transformed data.
+"""Tuner: a keras-tuner oracle proposes, each trial trains in its own process, the best wins.
 
-Every trial's status is checked: keras-tuner records a failed trial and moves on, so a
-search in which no trial succeeded fails here, with the trials' errors.
+The oracle (random search, Bayesian optimisation or Hyperband) proposes points of the
+pipeline's search space; each trial builds, trains and scores its model in a fresh
+process (`sluice.trial`), so memory does not grow over a long search, and records its
+validation metrics, parameter count and single-row latency. The search stops at
+`max_trials` or `max_minutes`. Every trial's status is checked: a search in which no
+trial succeeded fails with the trials' errors.
+
+Resume: the oracle's state lives beside the run (`<run>/.tuner.search/`) and is
+snapshotted after every finished trial; a search killed mid-way and started again (same
+run, same inputs and parameters) restores the last snapshot and goes on without redoing
+finished trials. A finished search moves its state into the artifact (`search/`).
+
+Baselines: the majority class and a logistic regression (the `linear` family at its
+defaults) are scored with the same protocol, so the search result is seen beside them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
-from typing import Mapping, Sequence
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.config import ConfigError
 from sluice.errors import SluiceError
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
+TRIALS_FILE = "trials.json"
+ORACLES = ("random", "bayesian", "hyperband")
+_TUNER_ID = "sluice"
+_HYPERBAND_MAX_EPOCHS = 9
 
 
 class SearchFailed(SluiceError):
@@ -25,22 +47,47 @@ class Params:
     """Tuner's parameters.
 
     Args:
-        model_fn: "module:function" building a compiled Keras model from (hp, ModelFeatures).
+        search_space: "module:function" declaring the hyperparameters on a keras-tuner
+            HyperParameters.
+        model_fn: "module:function" building a model from (values, ModelFeatures, seed).
         label: the label's transformed feature name.
+        oracle: "random", "bayesian" or "hyperband".
         max_trials: trials to run; 0 switches the search off and keeps the space's defaults.
-        trial_steps: training steps per trial.
+        max_minutes: wall-clock budget of the search (None: no limit); no trial starts after it.
+        trial_steps: training steps of a network per trial (Hyperband gives a trial 1/9,
+            1/3 or all of them); decision forests train in one pass.
         batch_size: examples per training step.
-        objective: the metric to optimise, measured on the eval split.
+        eval_every_steps: steps between a trial's evaluations, for early stopping.
+        early_stopping_patience: evaluations without a better validation loss before a
+            trial stops (0: never).
+        objective: "log_loss" (minimised), "accuracy" or "auc" (maximised), on validation data.
+        folds: 1 scores on the eval split; K > 1 scores by K-fold over the train split.
         seed: drives the oracle, shuffling and initialisation.
     """
 
+    search_space: str
     model_fn: str
     label: str
-    max_trials: int = 4
+    oracle: str = "random"
+    max_trials: int = 10
+    max_minutes: float | None = None
     trial_steps: int = 300
     batch_size: int = 256
-    objective: str = "val_loss"
+    eval_every_steps: int = 100
+    early_stopping_patience: int = 2
+    objective: str = "log_loss"
+    folds: int = 1
     seed: int = 42
+
+    def __post_init__(self):
+        if self.oracle not in ORACLES:
+            raise ConfigError(f"Tuner: oracle must be one of {ORACLES}, not {self.oracle!r}")
+        if self.objective not in ("log_loss", "accuracy", "auc"):
+            raise ConfigError(f"Tuner: objective must be log_loss, accuracy or auc, not {self.objective!r}")
+
+    @property
+    def direction(self) -> str:
+        return "min" if self.objective.endswith("loss") else "max"
 
 
 def load_hyperparameters(tuner: Artifact) -> dict:
@@ -48,72 +95,227 @@ def load_hyperparameters(tuner: Artifact) -> dict:
         return json.load(handle)
 
 
-def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
-    import keras
+def load_trials(tuner: Artifact) -> list[dict]:
+    with open(tuner.file(TRIALS_FILE)) as handle:
+        return json.load(handle)
+
+
+def ranked_trials(tuner: Artifact, direction: str) -> list[dict]:
+    """The completed trials, best first."""
+    finished = [t for t in load_trials(tuner) if t["status"] == "COMPLETED" and t.get("score") is not None]
+    return sorted(finished, key=lambda t: t["score"] if direction == "min" else -t["score"])
+
+
+def default_values(search_space: str) -> dict:
+    """The value every active hyperparameter takes by default."""
     import keras_tuner as kt
 
     from sluice.pipeline import load_object
-    from sluice.training import model_features, split_dataset
 
+    hp = kt.HyperParameters()
+    load_object(search_space)(hp)
+    return dict(hp.values)
+
+
+def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     transform = inputs["transform"]
-    features = model_features(transform, params.label)
-    build = load_object(params.model_fn)
-    keras.utils.set_random_seed(params.seed)
-
     if params.max_trials == 0:
-        hyperparameters = kt.HyperParameters()
-        build(hyperparameters, features)  # registers every hyperparameter at its default
-        _write(output, hyperparameters.values, trials=[], searched=False)
+        values = default_values(params.search_space)
+        _write(output, values, trials=[], searched=False)
         return
 
-    direction = "min" if params.objective.endswith("loss") else "max"
-    tuner = kt.RandomSearch(
-        hypermodel=lambda hp: build(hp, features),
-        objective=kt.Objective(params.objective, direction),
-        max_trials=params.max_trials,
-        seed=params.seed,
-        directory=output.file("search"),
-        project_name="trials",
-        overwrite=True,
-    )
-    train = split_dataset(transform, "train", params.label, params.batch_size, shuffle=True, repeat=True, seed=params.seed)
-    evaluation = split_dataset(transform, "eval", params.label, params.batch_size)
-    try:
-        tuner.search(train, validation_data=evaluation, epochs=1, steps_per_epoch=params.trial_steps, shuffle=False, verbose=0)
-    except RuntimeError as error:  # keras-tuner gives up after several failed trials in a row
-        raise SearchFailed(f"Tuner: the search stopped: {error}\n  {_trial_errors(tuner)}") from error
+    search = _SearchState(output.final_path.parent / f".{output.final_path.name}.search", _request_fingerprint(params, transform))
+    oracle = _make_oracle(params, search.restore())
+    started = time.monotonic() - search.previous_seconds(oracle)
+    ran = 0
+    while params.max_minutes is None or time.monotonic() - started < params.max_minutes * 60:
+        trial = oracle.create_trial(_TUNER_ID)
+        if trial.status == "STOPPED":
+            break
+        if trial.status == "IDLE":  # Hyperband waits on a bracket another worker runs
+            time.sleep(1)
+            continue
+        _run_trial(oracle, trial, params, transform)
+        ran += 1
+        search.snapshot()
 
-    trials = _trial_records(tuner)
+    trials = _trial_records(oracle)
     finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
     if not finished:
-        raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(tuner)}")
-    (best,) = tuner.oracle.get_best_trials(1)
-    _write(output, best.hyperparameters.values, trials=trials, searched=True)
-    output.properties.update(objective=params.objective, best_score=best.score, best_trial=best.trial_id)
+        raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(trials)}")
+    best = min(finished, key=lambda t: t["score"] if params.direction == "min" else -t["score"])
+    baselines = _baselines(params, transform)
+    _write(output, best["hyperparameters"], trials=trials, searched=True)
+    search.move_into(output.file("search"))
+    output.properties.update(
+        oracle=params.oracle,
+        objective=params.objective,
+        protocol=f"{params.folds}-fold" if params.folds > 1 else "holdout",
+        best_score=best["score"],
+        best_trial=best["trial_id"],
+        best_metrics=best["metrics"],
+        trials_run_now=ran,
+        trials_restored=len(trials) - ran,
+        search_seconds=time.monotonic() - started,
+        baselines=baselines,
+    )
 
 
-def _trial_records(tuner) -> list[dict]:
-    return [
-        {
-            "trial_id": trial.trial_id,
-            "status": str(trial.status),
-            "score": trial.score,
-            "hyperparameters": trial.hyperparameters.values,
-            "error": trial.message,
-        }
-        for trial in tuner.oracle.trials.values()
-    ]
+def _make_oracle(params: Params, project_dir: str):
+    import keras_tuner as kt
+
+    from sluice.pipeline import load_object
+
+    objective = kt.Objective(params.objective, params.direction)
+    common = {"objective": objective, "seed": params.seed, "max_consecutive_failed_trials": 3}
+    if params.oracle == "random":
+        oracle = kt.oracles.RandomSearchOracle(max_trials=params.max_trials, **common)
+    elif params.oracle == "bayesian":
+        oracle = kt.oracles.BayesianOptimizationOracle(max_trials=params.max_trials, **common)
+    else:
+        oracle = kt.oracles.HyperbandOracle(max_epochs=_HYPERBAND_MAX_EPOCHS, factor=3, hyperband_iterations=1, **common)
+        oracle.max_trials = params.max_trials  # Hyperband's own count is by brackets; ours caps it
+    oracle.verbose = 0
+    load_object(params.search_space)(oracle.hyperparameters)
+    oracle._set_project_dir(project_dir, "oracle")
+    if os.path.exists(os.path.join(project_dir, "oracle", "oracle.json")):
+        oracle.reload()
+    return oracle
 
 
-def _trial_errors(tuner) -> str:
-    lines = [f"trial {t['trial_id']} {t['status']}: {t['error']}" for t in _trial_records(tuner)]
+def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
+    from sluice.trial import TrialRequest, run_trial_in_child
+
+    values = dict(trial.hyperparameters.values)
+    epochs = values.get("tuner/epochs")
+    steps = params.trial_steps if epochs is None else max(1, params.trial_steps * epochs // _HYPERBAND_MAX_EPOCHS)
+    request = TrialRequest(
+        model_fn=params.model_fn,
+        transform_uri=transform.uri,
+        label=params.label,
+        values={k: v for k, v in values.items() if not k.startswith("tuner/")},
+        budget={"steps": steps, "batch_size": params.batch_size, "eval_every_steps": min(params.eval_every_steps, steps), "early_stopping_patience": params.early_stopping_patience},
+        seed=params.seed,
+        folds=params.folds,
+    )
+    reply = run_trial_in_child(request)
+    if "error" in reply:
+        trial.status, trial.message = "FAILED", reply["error"]
+    else:
+        measured = {**reply["metrics"], "parameters": reply["parameters"], "latency_ms": reply["latency_ms"], "seconds": reply["seconds"]}
+        oracle.update_trial(trial.trial_id, {k: float(v) for k, v in measured.items() if isinstance(v, (int, float))})
+        trial.status = "COMPLETED"
+    try:
+        oracle.end_trial(trial)
+    except RuntimeError as error:  # keras-tuner's limit of consecutive failed trials
+        raise SearchFailed(f"Tuner: the search stopped: {error}\n  {_trial_errors(_trial_records(oracle))}") from error
+
+
+def _trial_records(oracle) -> list[dict]:
+    records = []
+    for trial_id in sorted(oracle.trials):
+        trial = oracle.trials[trial_id]
+        metrics = {name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics}
+        records.append(
+            {
+                "trial_id": trial.trial_id,
+                "status": str(trial.status),
+                "score": trial.score,
+                "hyperparameters": {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")},
+                "metrics": {k: v for k, v in metrics.items() if k not in ("parameters", "latency_ms", "seconds")},
+                "parameters": metrics.get("parameters"),
+                "latency_ms": metrics.get("latency_ms"),
+                "seconds": metrics.get("seconds"),
+                "error": trial.message,
+            }
+        )
+    return records
+
+
+def _trial_errors(trials: list[dict]) -> str:
+    lines = [f"trial {t['trial_id']} {t['status']}: {t['error']}" for t in trials]
     return "\n  ".join(lines) or "no trial ran"
+
+
+def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
+    """Majority class and logistic regression, scored like the trials."""
+    from sluice.trial import TrialRequest, run_trial_in_child
+
+    request = TrialRequest(
+        model_fn="sluice.baselines:logistic_regression",
+        transform_uri=transform.uri,
+        label=params.label,
+        values={},
+        budget={"steps": params.trial_steps, "batch_size": params.batch_size, "eval_every_steps": params.eval_every_steps, "early_stopping_patience": params.early_stopping_patience},
+        seed=params.seed,
+        folds=params.folds,
+    )
+    logistic = run_trial_in_child(request)
+    majority = run_trial_in_child(dataclasses.replace(request, model_fn="sluice.baselines:majority_class"))
+    return {
+        "majority_class": majority.get("metrics", majority),
+        "logistic_regression": logistic.get("metrics", logistic),
+    }
+
+
+def _request_fingerprint(params: Params, transform: Artifact) -> str:
+    text = json.dumps({"params": dataclasses.asdict(params), "transform": transform.fingerprint}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _SearchState:
+    """The oracle's files of a search in progress, and their last consistent snapshot.
+
+    keras-tuner rewrites its JSON files in place, so a kill can leave one half written;
+    the snapshot, replaced whole after each finished trial, never is.
+    """
+
+    def __init__(self, home: Path, fingerprint: str):
+        self.home = home
+        self.live = home / "live"
+        self._state = home / "state"
+        self._fingerprint = fingerprint
+
+    def restore(self) -> str:
+        """Prepares the live directory from the last snapshot of this same search; returns it."""
+        owner = self.home / "fingerprint"
+        if self.home.exists() and (not owner.exists() or owner.read_text() != self._fingerprint):
+            shutil.rmtree(self.home)  # another search's state: never resume from it
+        self.home.mkdir(parents=True, exist_ok=True)
+        owner.write_text(self._fingerprint)
+        if self.live.exists():
+            shutil.rmtree(self.live)
+        previous = self._state if self._state.exists() else self.home / "state.old"
+        if previous.exists():
+            shutil.copytree(previous, self.live)
+        else:
+            self.live.mkdir()
+        return str(self.live)
+
+    def previous_seconds(self, oracle) -> float:
+        """Seconds the restored trials took, counted against the time budget."""
+        return sum(t["seconds"] or 0.0 for t in _trial_records(oracle))
+
+    def snapshot(self) -> None:
+        incoming, old = self.home / "state.incoming", self.home / "state.old"
+        shutil.rmtree(incoming, ignore_errors=True)
+        shutil.copytree(self.live, incoming)
+        if self._state.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(self._state, old)
+        os.rename(incoming, self._state)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def move_into(self, destination: str) -> None:
+        shutil.rmtree(destination, ignore_errors=True)
+        shutil.move(str(self.live), destination)
+        shutil.rmtree(self.home)
 
 
 def _write(output: ArtifactDraft, values: dict, trials: list, searched: bool) -> None:
     with open(output.file(HYPERPARAMETERS_FILE), "w") as handle:
         json.dump(values, handle, indent=2, sort_keys=True)
-    with open(output.file("trials.json"), "w") as handle:
+    with open(output.file(TRIALS_FILE), "w") as handle:
         json.dump(trials, handle, indent=2, default=str)
     output.properties.update(
         hyperparameters=values,

@@ -10,11 +10,7 @@ import dataclasses
 import hashlib
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -23,6 +19,7 @@ from sluice.beam_jobs import complete_beam_args
 from sluice.config import ConfigError
 from sluice.errors import GateClosed, SluiceError
 from sluice.pipeline import Component, load_object
+from sluice.process import answer_parent, call_in_child
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,20 +106,15 @@ def run_in_child(
     Raises:
         ComponentFailed: the component raised (its message is kept) or the child died.
     """
-    with tempfile.TemporaryDirectory(prefix="sluice-child-") as scratch:
-        reply_file = os.path.join(scratch, "reply.json")
-        request = {
-            "component": dataclasses.asdict(component),
-            "run_dir": str(run_dir),
-            "input_uris": dict(input_uris),
-            "beam_args": list(beam_args),
-            "reply_file": reply_file,
-        }
-        completed = subprocess.run([sys.executable, "-m", "sluice.execute"], input=json.dumps(request), text=True)
-        reply = json.loads(Path(reply_file).read_text()) if os.path.exists(reply_file) else {}
-    if completed.returncode != 0 or "error" in reply or not reply:
-        detail = reply.get("error", f"the child process ended with exit code {completed.returncode}")
-        raise ComponentFailed(f"component {component.name!r} failed: {detail}")
+    request = {
+        "component": dataclasses.asdict(component),
+        "run_dir": str(run_dir),
+        "input_uris": dict(input_uris),
+        "beam_args": list(beam_args),
+    }
+    reply = call_in_child("sluice.execute", request)
+    if "error" in reply:
+        raise ComponentFailed(f"component {component.name!r} failed: {reply['error']}")
     return Outcome(**reply)
 
 
@@ -130,25 +122,10 @@ class ComponentFailed(SluiceError):
     """A component raised, or its child process died."""
 
 
-def _main() -> None:
-    from sluice.process import exit_now, quiet_library_noise
-
-    quiet_library_noise()
-    request = json.loads(sys.stdin.read())
-    try:
-        outcome = execute(
-            Component(**request["component"]),
-            request["run_dir"],
-            request["input_uris"],
-            request["beam_args"],
-        )
-        reply, code = dataclasses.asdict(outcome), 0
-    except Exception as error:
-        traceback.print_exc()
-        reply, code = {"error": f"{type(error).__name__}: {error}"}, 1
-    Path(request["reply_file"]).write_text(json.dumps(reply))
-    exit_now(code)
+def _execute_request(request: dict) -> dict:
+    outcome = execute(Component(**request["component"]), request["run_dir"], request["input_uris"], request["beam_args"])
+    return dataclasses.asdict(outcome)
 
 
 if __name__ == "__main__":
-    _main()
+    answer_parent(_execute_request)

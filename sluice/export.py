@@ -8,6 +8,11 @@ SavedModel's assets, so serving never reads the Transform artifact.
 The saved module's `predict_transformed` function runs the model alone on already
 transformed features; the Evaluator scores through it, and the parity test holds both
 paths to the same numbers.
+
+An ensemble is exported the same way: its members' probabilities are averaged inside
+the graph, so it serves like a single model. Decision-forest members need TensorFlow
+Decision Forests' inference ops where the model is loaded (`load_serving_model` registers
+them; a TF Serving build with TF-DF ops serves them).
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ RAW_SIGNATURE = "serving_default"
 
 
 class _ServingModule(tf.Module):
-    def __init__(self, model, tft_output, label: str):
+    def __init__(self, models, tft_output, label: str):
         super().__init__()
-        self.model = model
+        self.models = list(models)
         self.tft_layer = tft_output.transform_features_layer()
         raw_spec = dict(tft_output.raw_feature_spec())
         raw_spec.pop(label, None)
@@ -41,7 +46,8 @@ class _ServingModule(tf.Module):
 
     def _probability(self, features):
         inputs = {name: tf.reshape(features[name], [-1]) for name in self._model_inputs}
-        return {"probability": tf.reshape(self.model(inputs, training=False), [-1])}
+        each = [tf.reshape(tf.cast(model(inputs, training=False), tf.float32), [-1]) for model in self.models]
+        return {"probability": tf.add_n(each) / len(each) if len(each) > 1 else each[0]}
 
     def _serve_examples(self, examples):
         raw = tf.io.parse_example(examples, self._raw_spec)
@@ -51,16 +57,26 @@ class _ServingModule(tf.Module):
         return self._probability(features)
 
 
-def export_serving_model(model, transform_dir: str, label: str, export_dir: str) -> None:
-    """Saves `model` with the transform graph of `transform_dir` as a SavedModel."""
+def export_serving_model(models, transform_dir: str, label: str, export_dir: str) -> None:
+    """Saves `models` (one model, or an ensemble's members) with the transform graph of
+    `transform_dir` as one SavedModel."""
     import tensorflow_transform as tft
 
-    module = _ServingModule(model, tft.TFTransformOutput(transform_dir), label)
+    module = _ServingModule(models, tft.TFTransformOutput(transform_dir), label)
     tf.saved_model.save(
         module,
         export_dir,
         signatures={RAW_SIGNATURE: module.serve_examples},
     )
+
+
+def load_serving_model(model_dir: str):
+    """Loads an exported SavedModel, with the decision-forest ops it may need registered."""
+    try:
+        import tensorflow_decision_forests  # noqa: F401 (registers the forests' inference ops)
+    except ImportError:
+        pass
+    return tf.saved_model.load(str(model_dir))
 
 
 def predict_raw(saved_model, serialized_examples) -> np.ndarray:

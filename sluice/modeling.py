@@ -7,7 +7,7 @@ are numbers and how many ids each integer feature has.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from typing import Callable, Mapping
 
 import tensorflow as tf
 
@@ -48,17 +48,21 @@ def transformed_dataset(
     shuffle: bool = False,
     repeat: bool = False,
     seed: int | None = None,
+    keep: Callable[[tf.Tensor], tf.Tensor] | None = None,
 ) -> tf.data.Dataset:
     """(features, label) batches from transformed TFRecord files.
 
     Files are read in parallel (interleave), whole batches are parsed at once, and the
-    next batches are prepared while the model trains on this one (prefetch).
+    next batches are prepared while the model trains on this one (prefetch). `keep`, a
+    predicate on a serialized record, selects rows (e.g. the rows of one fold).
     """
     files = tf.data.Dataset.list_files(file_pattern, shuffle=shuffle, seed=seed)
     records = files.interleave(
         tf.data.TFRecordDataset, cycle_length=tf.data.AUTOTUNE, num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=not shuffle,
     )
+    if keep is not None:
+        records = records.filter(keep)
     if shuffle:
         records = records.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     if repeat:

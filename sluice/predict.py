@@ -31,7 +31,7 @@ def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str
     import tensorflow as tf
     from apache_beam.io.filesystems import FileSystems
 
-    from sluice.export import predict_raw
+    from sluice.export import load_serving_model, predict_raw
 
     rows = []
     with FileSystems.open(csv_file) as handle:
@@ -41,7 +41,7 @@ def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str
                 raise BadInputError(str(values))
             rows.append((item, values))
     served = [{k: v for k, v in values.items() if k != label} for _, values in rows]
-    saved_model = tf.saved_model.load(str(model_dir))
+    saved_model = load_serving_model(str(model_dir))
     probabilities = predict_raw(saved_model, [encode_example(features, fmt) for features in served])
     return [
         Prediction(row.file, row.row, features, values.get(label), float(p))

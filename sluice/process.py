@@ -32,3 +32,44 @@ def quiet_library_noise() -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\..*")
+
+
+def call_in_child(module: str, request: dict) -> dict:
+    """Runs `python -m module` in a fresh process with `request`; returns its reply.
+
+    The child (see `answer_parent`) reads the request as JSON on stdin and writes its
+    reply to a file, so its own output streams through to this process's unchanged. A
+    child that raised replies {"error": "Type: message"}; one that died without a reply
+    gives {"error": "... exit code N"}.
+    """
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="sluice-child-") as scratch:
+        reply_file = Path(scratch) / "reply.json"
+        completed = subprocess.run([sys.executable, "-m", module], input=json.dumps({**request, "reply_file": str(reply_file)}), text=True)
+        reply = json.loads(reply_file.read_text()) if reply_file.exists() else {}
+    if "error" not in reply and (completed.returncode != 0 or not reply):
+        return {"error": f"the child process ended with exit code {completed.returncode} and no reply"}
+    return reply
+
+
+def answer_parent(handle) -> None:
+    """The child side of `call_in_child`: replies with `handle(request)` (a JSON-friendly
+    dict) or the error it raised, then leaves (TFT-safe)."""
+    import json
+    import traceback
+    from pathlib import Path
+
+    quiet_library_noise()
+    request = json.loads(sys.stdin.read())
+    reply_file = request.pop("reply_file")
+    try:
+        reply, code = handle(request), 0
+    except Exception as error:
+        traceback.print_exc()
+        reply, code = {"error": f"{type(error).__name__}: {error}"}, 1
+    Path(reply_file).write_text(json.dumps(reply))
+    exit_now(code)

@@ -25,17 +25,34 @@ def split_dataset(
     shuffle: bool = False,
     seed: int | None = None,
     repeat: bool = False,
+    keep=None,
 ):
-    """(features, label) batches of one transformed split.
+    """(features, label) batches of one transformed split (or the rows of it `keep` selects).
 
-    A single pass declares its length (from the artifact's row count), so Keras knows where
-    an evaluation ends.
+    A single pass over a whole split declares its length (from the artifact's row count),
+    so Keras knows where an evaluation ends.
     """
     import tensorflow as tf
 
     spec = transform_output(transform).transformed_feature_spec()
     info = transform.properties["splits"][split]
-    dataset = transformed_dataset(transform.file(info["pattern"]), spec, label, batch_size, shuffle=shuffle, repeat=repeat, seed=seed)
-    if not repeat:
+    dataset = transformed_dataset(
+        transform.file(info["pattern"]), spec, label, batch_size, shuffle=shuffle, repeat=repeat, seed=seed, keep=keep
+    )
+    if not repeat and keep is None:
         dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-info["rows"] // batch_size)))
     return dataset
+
+
+def in_fold(fold: int, folds: int, inside: bool):
+    """A predicate on serialized records: in fold `fold` of `folds` (or, `inside` False, not).
+
+    A row's fold is a hash of its bytes, so it is the same in every trial and every run.
+    """
+    import tensorflow as tf
+
+    def keep(record):
+        in_this_fold = tf.equal(tf.strings.to_hash_bucket_fast(record, folds), fold)
+        return in_this_fold if inside else tf.logical_not(in_this_fold)
+
+    return keep

@@ -16,7 +16,7 @@ from components.evaluator import score_split
 SERVE_IN_FRESH_PROCESS = r"""
 import glob, json, sys
 import tensorflow as tf
-from sluice.export import predict_raw
+from sluice.export import load_serving_model, predict_raw
 
 model_dir, examples_glob = sys.argv[1], sys.argv[2]
 rows = []
@@ -27,7 +27,7 @@ for record in tf.data.TFRecordDataset(sorted(glob.glob(examples_glob))):
 unseen = tf.train.Example()
 unseen.CopyFrom(rows[0])
 unseen.features.feature["workclass"].bytes_list.value[:] = [b"Never-seen-before"]
-model = tf.saved_model.load(model_dir)
+model = load_serving_model(model_dir)
 probabilities = predict_raw(model, [r.SerializeToString() for r in rows])
 unseen_probability = predict_raw(model, [unseen.SerializeToString()])
 print(json.dumps({"probabilities": probabilities.tolist(), "unseen": float(unseen_probability[0])}))

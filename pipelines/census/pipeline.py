@@ -54,9 +54,12 @@ class TransformConfig(Section):
 
 
 class TunerConfig(Section):
-    max_trials: int = pydantic.Field(4, ge=0)
+    oracle: str = pydantic.Field("random", pattern="^(random|bayesian|hyperband)$")
+    max_trials: int = pydantic.Field(6, ge=0)
+    max_minutes: float | None = pydantic.Field(None, gt=0)
     trial_steps: int = pydantic.Field(300, ge=1)
-    objective: str = "val_loss"
+    objective: str = pydantic.Field("log_loss", pattern="^(log_loss|accuracy|auc)$")
+    folds: int = pydantic.Field(1, ge=1)
 
 
 class TrainerConfig(Section):
@@ -64,6 +67,7 @@ class TrainerConfig(Section):
     batch_size: int = pydantic.Field(256, ge=1)
     eval_every_steps: int = pydantic.Field(200, ge=1)
     early_stopping_patience: int = pydantic.Field(3, ge=0)
+    ensemble_size: int = pydantic.Field(3, ge=1)
 
 
 class CensusConfig(PipelineConfig):
@@ -88,6 +92,7 @@ def sample_rows_file(config: CensusConfig) -> str:
 def create_pipeline(config: CensusConfig) -> Pipeline:
     """The census components, wired by artifact."""
     model_fn = "pipelines.census.model:build_model"
+    direction = "min" if config.tuner.objective.endswith("loss") else "max"
     return Pipeline(
         NAME,
         (
@@ -135,12 +140,16 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "components.tuner:run",
                 {"transform": "transform"},
                 {
+                    "search_space": "pipelines.census.model:search_space",
                     "model_fn": model_fn,
                     "label": LABEL_KEY,
+                    "oracle": config.tuner.oracle,
                     "max_trials": config.tuner.max_trials,
+                    "max_minutes": config.tuner.max_minutes,
                     "trial_steps": config.tuner.trial_steps,
                     "batch_size": config.trainer.batch_size,
                     "objective": config.tuner.objective,
+                    "folds": config.tuner.folds,
                     "seed": config.seed,
                 },
                 artifact_type="HyperParameters",
@@ -156,6 +165,8 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "batch_size": config.trainer.batch_size,
                     "eval_every_steps": config.trainer.eval_every_steps,
                     "early_stopping_patience": config.trainer.early_stopping_patience,
+                    "ensemble_size": config.trainer.ensemble_size,
+                    "objective_direction": direction,
                     "seed": config.seed,
                 },
                 artifact_type="Model",
@@ -164,7 +175,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "evaluator",
                 "components.evaluator:run",
                 {"model": "trainer", "transform": "transform"},
-                {"label": LABEL_KEY},
+                {"label": LABEL_KEY, "choose_by": "log_loss"},
                 artifact_type="ModelEvaluation",
             ),
             Component(

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from components.evaluator import binary_metrics
+from sluice.metrics import binary_metrics
 from components.example_validator import AnomaliesFound
 from components.schema_gen import SCHEMA_FILE
 from components.tuner import SearchFailed
@@ -84,16 +84,14 @@ def test_every_trial_is_checked_and_the_best_hyperparameters_kept(artifact):
     assert best in [t["hyperparameters"] for t in trials]
 
 
-def untrainable_model(hp, features):
+def untrainable_model(values, features, seed):
     """Builds, but every trial's training fails."""
-    import keras
-
-    from pipelines.census.model import build_model
+    from sluice import families
 
     def broken_loss(y_true, y_pred):
         raise ValueError("this model cannot be trained")
 
-    model = build_model(hp, features)
+    model = families.dnn(features)
     model.compile(optimizer="adam", loss=broken_loss)
     return model
 
@@ -103,7 +101,13 @@ def test_a_search_with_no_successful_trial_fails_loudly(artifact, tmp_path):
         "tuner",
         "components.tuner:run",
         {"transform": "transform"},
-        {"model_fn": "tests.components.test_pipeline_components:untrainable_model", "label": "income_bracket", "max_trials": 2, "trial_steps": 1},
+        {
+            "search_space": "pipelines.census.model:search_space",
+            "model_fn": "tests.components.test_pipeline_components:untrainable_model",
+            "label": "income_bracket",
+            "max_trials": 2,
+            "trial_steps": 1,
+        },
     )
     with pytest.raises(SearchFailed, match="none of 2 trials finished(.|\\n)*this model cannot be trained"):
         execute(component, tmp_path, {"transform": artifact("transform").uri})

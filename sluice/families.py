@@ -1,0 +1,171 @@
+"""Model families for tabular data, built from a Transform's features.
+
+Each builder returns a model that takes the transformed features as a dict of rank-1
+tensors and returns P(positive) per row, so every family trains, evaluates and exports
+the same way. The Keras families (`linear`, `dnn`, `wide_deep`) are compiled Keras 3
+models trained by steps; the decision forests (`gradient_boosted_trees`,
+`random_forest`) are TensorFlow Decision Forests models trained in one pass.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sluice.modeling import ModelFeatures
+
+KERAS_FAMILIES = ("linear", "dnn", "wide_deep")
+FOREST_FAMILIES = ("gradient_boosted_trees", "random_forest")
+
+
+def is_forest(model) -> bool:
+    """True for a TensorFlow Decision Forests model (trained in one pass, not by steps)."""
+    return type(model).__module__.startswith("tensorflow_decision_forests")
+
+
+def compile_binary(model, learning_rate: float):
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def model_inputs(features: ModelFeatures) -> dict:
+    import keras
+
+    inputs = {name: keras.Input(shape=(), name=name, dtype="float32") for name in features.numeric}
+    inputs.update({name: keras.Input(shape=(), name=name, dtype="int64") for name in features.categorical})
+    return inputs
+
+
+def _numeric_block(inputs: dict, features: ModelFeatures):
+    import keras
+
+    columns = [keras.layers.Reshape((1,), name=f"{name}_column")(inputs[name]) for name in features.numeric]
+    return keras.layers.Concatenate(name="numerics")(columns) if len(columns) > 1 else columns[0]
+
+
+def _linear_logit(inputs: dict, features: ModelFeatures, categorical: Sequence[str], prefix: str):
+    """A weight per numeric and per id of each categorical: a logistic regression's logit."""
+    import keras
+
+    terms = [keras.layers.Dense(1, name=f"{prefix}_numeric_weights")(_numeric_block(inputs, features))] if features.numeric else []
+    for name in categorical:
+        weights = keras.layers.Embedding(features.categorical[name], 1, name=f"{prefix}_{name}_weights")(inputs[name])
+        terms.append(weights)
+    return keras.layers.Add(name=f"{prefix}_logit")(terms) if len(terms) > 1 else terms[0]
+
+
+def _deep_logit(inputs: dict, features: ModelFeatures, units: int, layers: int, embedding_dim: int, dropout: float):
+    import keras
+
+    parts = [_numeric_block(inputs, features)] if features.numeric else []
+    for name, size in features.categorical.items():
+        parts.append(keras.layers.Embedding(size, min(embedding_dim, size), name=f"{name}_embedding")(inputs[name]))
+    x = keras.layers.Concatenate(name="deep_inputs")(parts)
+    for index in range(layers):
+        x = keras.layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
+        x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
+    return keras.layers.Dense(1, name="deep_logit")(x)
+
+
+def _probability(logit, inputs: dict, name: str):
+    import keras
+
+    probability = keras.layers.Activation("sigmoid", name="probability")(logit)
+    return keras.Model(inputs=inputs, outputs=probability, name=name)
+
+
+def linear(features: ModelFeatures, *, learning_rate: float = 0.01):
+    """Logistic regression over numerics and one-hot categoricals (a weight per id)."""
+    inputs = model_inputs(features)
+    logit = _linear_logit(inputs, features, list(features.categorical), "linear")
+    return compile_binary(_probability(logit, inputs, "linear"), learning_rate)
+
+
+def dnn(features: ModelFeatures, *, units: int = 128, layers: int = 2, embedding_dim: int = 8, dropout: float = 0.1, learning_rate: float = 3e-3):
+    """A feed-forward network over numerics and an embedding of each categorical."""
+    inputs = model_inputs(features)
+    logit = _deep_logit(inputs, features, units, layers, embedding_dim, dropout)
+    return compile_binary(_probability(logit, inputs, "dnn"), learning_rate)
+
+
+def wide_deep(
+    features: ModelFeatures,
+    *,
+    wide: Sequence[str],
+    units: int = 128,
+    layers: int = 2,
+    embedding_dim: int = 8,
+    dropout: float = 0.1,
+    learning_rate: float = 3e-3,
+):
+    """Wide & Deep: a linear part over the `wide` categoricals (e.g. buckets and crosses),
+    memorising, plus a deep part over embeddings and numerics, generalising; their
+    logits add up."""
+    missing = [name for name in wide if name not in features.categorical]
+    if missing:
+        raise ValueError(f"wide_deep: wide features {missing} are not categorical features of the transform")
+    inputs = model_inputs(features)
+    wide_logit = _linear_logit(inputs, ModelFeatures((), features.categorical, features.label), wide, "wide")
+    deep_logit = _deep_logit(inputs, features, units, layers, embedding_dim, dropout)
+    import keras
+
+    logit = keras.layers.Add(name="wide_deep_logit")([wide_logit, deep_logit])
+    return compile_binary(_probability(logit, inputs, "wide_deep"), learning_rate)
+
+
+def _forest_features(features: ModelFeatures):
+    import tensorflow_decision_forests as tfdf
+
+    usages = [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.NUMERICAL) for name in features.numeric]
+    usages += [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.CATEGORICAL) for name in features.categorical]
+    return usages
+
+
+def gradient_boosted_trees(
+    features: ModelFeatures,
+    *,
+    num_trees: int = 300,
+    max_depth: int = 6,
+    shrinkage: float = 0.1,
+    subsample: float = 1.0,
+    min_examples: int = 5,
+    seed: int = 42,
+):
+    """Gradient-boosted trees; stops adding trees when its own validation loss stops falling."""
+    import tensorflow_decision_forests as tfdf
+
+    model = tfdf.keras.GradientBoostedTreesModel(
+        features=_forest_features(features),
+        exclude_non_specified_features=True,
+        num_trees=num_trees,
+        max_depth=max_depth,
+        shrinkage=shrinkage,
+        subsample=subsample,
+        min_examples=min_examples,
+        random_seed=seed,
+        verbose=0,
+    )
+    model.compile(metrics=["accuracy"])
+    return model
+
+
+def random_forest(features: ModelFeatures, *, num_trees: int = 300, max_depth: int = 16, min_examples: int = 5, seed: int = 42):
+    """A random forest of independently grown trees."""
+    import tensorflow_decision_forests as tfdf
+
+    model = tfdf.keras.RandomForestModel(
+        features=_forest_features(features),
+        exclude_non_specified_features=True,
+        num_trees=num_trees,
+        max_depth=max_depth,
+        min_examples=min_examples,
+        random_seed=seed,
+        verbose=0,
+    )
+    model.compile(metrics=["accuracy"])
+    return model

@@ -1,0 +1,164 @@
+"""Training, scoring and measuring a model of any family on a Transform artifact's splits.
+
+Shared by the Tuner's trials and the Trainer, so a trial's score and the trained model's
+come from the same code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from sluice.artifacts import Artifact
+from sluice.families import is_forest
+from sluice.metrics import binary_metrics
+
+_FOREST_BATCH = 4096
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """How long a neural network trains; decision forests train in one pass.
+
+    Args:
+        steps: the most training steps (batches) in all.
+        batch_size: examples per step.
+        eval_every_steps: steps between evaluations on the validation data.
+        early_stopping_patience: evaluations without a lower validation loss before
+            training stops; the best evaluation's weights are kept. 0 trains every step.
+    """
+
+    steps: int
+    batch_size: int = 256
+    eval_every_steps: int = 200
+    early_stopping_patience: int = 3
+
+
+def fit(model, train, validation, budget: Budget, seed: int) -> dict[str, Any]:
+    """Trains `model` on `train`; returns what the training did.
+
+    Args:
+        train: a function (batch_size, shuffle, repeat, seed) -> (features, label) dataset.
+        validation: a finite (features, label) dataset, for early stopping.
+    """
+    if is_forest(model):
+        model.fit(train(_FOREST_BATCH, False, False, seed), verbose=0)
+        return {"steps_run": 0, "trained_in_one_pass": True}
+    import keras
+
+    rounds_size = min(budget.eval_every_steps, budget.steps)
+    callbacks = []
+    if budget.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=budget.early_stopping_patience, restore_best_weights=True))
+    history = model.fit(
+        train(budget.batch_size, True, True, seed),
+        steps_per_epoch=rounds_size,
+        epochs=-(-budget.steps // rounds_size),
+        validation_data=validation,
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=0,
+    )
+    val_loss = history.history["val_loss"]
+    kept = val_loss.index(min(val_loss)) if budget.early_stopping_patience else len(val_loss) - 1
+    return {"steps_run": len(val_loss) * rounds_size, "kept_weights_of_step": (kept + 1) * rounds_size}
+
+
+def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, P(positive)) of every row of a finite (features, label) dataset."""
+    labels, probabilities = [], []
+    for features, target in dataset:
+        probabilities.append(np.asarray(model(features, training=False)).reshape(-1))
+        labels.append(target.numpy().reshape(-1))
+    return np.concatenate(labels), np.concatenate(probabilities)
+
+
+def score(model, dataset) -> dict[str, float]:
+    """Accuracy, AUC and log loss of `model` on a finite dataset."""
+    return binary_metrics(*predict(model, dataset))
+
+
+def parameter_count(model) -> int:
+    """Trainable weights of a network; for a decision forest, its number of tree nodes."""
+    if is_forest(model):
+        return sum(1 for _ in model.make_inspector().iterate_on_nodes())
+    return int(model.count_params())
+
+
+def single_row_latency_ms(model, dataset, repeats: int = 30) -> float:
+    """Median milliseconds for one row through the model as a traced function (as served)."""
+    import tensorflow as tf
+
+    features, _ = next(iter(dataset))
+    one_row = {name: values[:1] for name, values in features.items()}
+    call = tf.function(lambda inputs: model(inputs, training=False))
+    for _ in range(3):
+        call(one_row)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call(one_row)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def split_reader(transform: Artifact, split: str, label: str, keep: Callable | None = None):
+    """A function (batch_size, shuffle, repeat, seed) -> dataset of one transformed split."""
+    from sluice.training import split_dataset
+
+    def read(batch_size: int, shuffle: bool, repeat: bool, seed: int | None):
+        return split_dataset(transform, split, label, batch_size, shuffle=shuffle, repeat=repeat, seed=seed, keep=keep)
+
+    return read
+
+
+def train_and_score(
+    build: Callable[[], Any],
+    transform: Artifact,
+    label: str,
+    budget: Budget,
+    seed: int,
+    *,
+    train_split: str = "train",
+    validation_split: str = "eval",
+    folds: int = 1,
+) -> tuple[Any, Mapping[str, Any]]:
+    """Builds, trains and scores a model; with `folds` > 1, K-fold over the train split.
+
+    Holdout: trains on `train_split`, scores on `validation_split`. K-fold: the rows of
+    `train_split` fall into `folds` folds by a hash of each row; each fold is scored by a
+    model trained on the others, and the scores are averaged (their spread is kept).
+
+    Returns (the last model trained, a record of its metrics, size and latency).
+    """
+    import keras
+
+    if folds <= 1:
+        keras.utils.set_random_seed(seed)
+        model = build()
+        validation = split_reader(transform, validation_split, label)(budget.batch_size, False, False, None)
+        trained = fit(model, split_reader(transform, train_split, label), validation, budget, seed)
+        metrics = score(model, validation)
+        return model, {**_cost(model, validation), "metrics": metrics, **trained}
+
+    from sluice.training import in_fold
+
+    fold_metrics = []
+    for fold in range(folds):
+        keras.utils.set_random_seed(seed + fold)
+        model = build()
+        held_out = split_reader(transform, train_split, label, keep=in_fold(fold, folds, True))(budget.batch_size, False, False, None)
+        fit(model, split_reader(transform, train_split, label, keep=in_fold(fold, folds, False)), held_out, budget, seed + fold)
+        fold_metrics.append(score(model, held_out))
+    names = [k for k, v in fold_metrics[0].items() if isinstance(v, float)]
+    metrics = {name: float(np.mean([m[name] for m in fold_metrics])) for name in names}
+    spread = {f"{name}_std": float(np.std([m[name] for m in fold_metrics])) for name in names}
+    return model, {**_cost(model, held_out), "metrics": {**metrics, **spread}, "folds": fold_metrics}
+
+
+def _cost(model, dataset) -> dict[str, Any]:
+    return {"parameters": parameter_count(model), "latency_ms": single_row_latency_ms(model, dataset)}

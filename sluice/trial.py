@@ -1,0 +1,72 @@
+"""One trial of a model search: build the model of one point of the space, train, score.
+
+`run_trial_in_child` runs it in a fresh Python process, so whatever a trial allocates
+(TensorFlow graphs, Keras state, a forest) is returned to the system when it ends and a
+long search does not grow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Mapping
+
+from sluice.fitting import Budget
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialRequest:
+    """Everything a trial needs, JSON-friendly.
+
+    Args:
+        model_fn: "module:function" building a model from (values, ModelFeatures, seed).
+        transform_uri: the Transform artifact holding the transformed splits.
+        label: the label's transformed feature name.
+        values: hyperparameter name -> value.
+        budget: a `Budget` as a dict.
+        seed: drives initialisation, shuffling and the forests' sampling.
+        folds: 1 for holdout (train on train, score on eval), K for K-fold over train.
+    """
+
+    model_fn: str
+    transform_uri: str
+    label: str
+    values: Mapping[str, Any]
+    budget: Mapping[str, Any]
+    seed: int
+    folds: int = 1
+
+
+def run_trial(request: TrialRequest) -> dict[str, Any]:
+    """Trains and scores one model; returns its metrics, size, latency and seconds."""
+    from sluice.artifacts import read_artifact
+    from sluice.fitting import train_and_score
+    from sluice.pipeline import load_object
+    from sluice.training import model_features
+
+    started = time.monotonic()
+    transform = read_artifact(request.transform_uri)
+    features = model_features(transform, request.label)
+    build = load_object(request.model_fn)
+    _, record = train_and_score(
+        lambda: build(dict(request.values), features, request.seed),
+        transform,
+        request.label,
+        Budget(**request.budget),
+        request.seed,
+        folds=request.folds,
+    )
+    return {**record, "seconds": time.monotonic() - started}
+
+
+def run_trial_in_child(request: TrialRequest) -> dict[str, Any]:
+    """`run_trial` in a fresh process; {"error": ...} when the trial raised or died."""
+    from sluice.process import call_in_child
+
+    return call_in_child("sluice.trial", dataclasses.asdict(request))
+
+
+if __name__ == "__main__":
+    from sluice.process import answer_parent
+
+    answer_parent(lambda request: run_trial(TrialRequest(**request)))
