@@ -125,7 +125,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         return
 
     search = _SearchState(output.final_path.parent / f".{output.final_path.name}.search", _request_fingerprint(params, transform))
-    oracle = _make_oracle(params, search.restore())
+    oracle = make_oracle(params, search.restore())
     started = time.monotonic() - search.previous_seconds(oracle)
     ran = 0
     while params.max_minutes is None or time.monotonic() - started < params.max_minutes * 60:
@@ -161,7 +161,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     )
 
 
-def _make_oracle(params: Params, project_dir: str):
+def make_oracle(params: Params, project_dir: str):
+    """The keras-tuner oracle `params` asks for, over the declared space, with its state in
+    `project_dir` (reloaded when there is one)."""
     import keras_tuner as kt
 
     from sluice.pipeline import load_object
@@ -209,6 +211,9 @@ def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
         oracle.end_trial(trial)
     except RuntimeError as error:  # keras-tuner's limit of consecutive failed trials
         raise SearchFailed(f"Tuner: the search stopped: {error}\n  {_trial_errors(_trial_records(oracle))}") from error
+    # end_trial saves before it drops the trial from the ongoing ones; a state saved then
+    # would run the finished trial again on resume.
+    oracle.save()
 
 
 def _trial_records(oracle) -> list[dict]:

@@ -22,7 +22,7 @@ WIDE = (*CATEGORICAL_FEATURE_KEYS, "age_bucket", "education_x_occupation", "coun
 
 def search_space(hp) -> None:
     """Declares the hyperparameters of every family."""
-    hp.Choice("family", FAMILIES, default="gradient_boosted_trees")
+    hp.Choice("family", FAMILIES, default="wide_deep")
     with hp.conditional_scope("family", ["linear", *NETWORKS]):
         hp.Float("learning_rate", 1e-4, 3e-2, sampling="log", default=3e-3)
     with hp.conditional_scope("family", NETWORKS):
