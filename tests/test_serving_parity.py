@@ -1,4 +1,5 @@
-"""Raw rows through the served SavedModel, in a fresh process, equal the Evaluator's path.
+"""Raw rows through an exported SavedModel (the best model's and the ensemble's), in a
+fresh process, equal the Evaluator's path.
 
 The Evaluator scores Transform's batch output (Beam) through the model; serving parses
 raw tf.Example and applies the transform graph inside the SavedModel. Both must give the
@@ -10,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from components.evaluator import score_split
 
@@ -34,17 +36,17 @@ print(json.dumps({"probabilities": probabilities.tolist(), "unseen": float(unsee
 """
 
 
-def test_served_raw_rows_match_the_transformed_path(census_run, artifact, tmp_path):
-    config, _ = census_run
-    pushed_to = artifact("pusher").properties["pushed_to"]
+@pytest.mark.parametrize("exported", ["serving_model", "ensemble_model"])
+def test_served_raw_rows_match_the_transformed_path(artifact, tmp_path, exported):
+    model_dir = artifact("trainer").file(exported)
     examples, transform = artifact("example_gen"), artifact("transform")
-    labels, batch_probabilities = score_split(pushed_to, transform, "test", "income_bracket", 128)
+    labels, batch_probabilities = score_split(model_dir, transform, "test", "income_bracket", 128)
 
     hidden = tmp_path / "transform_moved_away"
     transform.path.rename(hidden)  # serving must not read the Transform artifact
     try:
         completed = subprocess.run(
-            [sys.executable, "-c", SERVE_IN_FRESH_PROCESS, pushed_to, examples.file("test", "data-*.tfrecord")],
+            [sys.executable, "-c", SERVE_IN_FRESH_PROCESS, model_dir, examples.file("test", "data-*.tfrecord")],
             capture_output=True, text=True, timeout=300,
         )
     finally:
