@@ -5,7 +5,8 @@ pipeline's search space; each trial builds, trains and scores its model in a fre
 process (`sluice.trial`), so memory does not grow over a long search, and records its
 validation metrics, parameter count and single-row latency. The search stops at
 `max_trials` or `max_minutes`. Every trial's status is checked: a search in which no
-trial succeeded fails with the trials' errors.
+trial succeeded fails with the trials' errors. With `workers` > 1, trials run side by
+side in worker processes fed by keras-tuner's chief/worker service (`sluice.search`).
 
 Resume: the oracle's state lives beside the run (`<run>/.tuner.search/`) and is
 snapshotted after every finished trial; a search killed mid-way and started again (same
@@ -22,20 +23,22 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
+import sys
 import time
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
 from sluice.errors import SluiceError
+from sluice.search import SearchState, SearchStopped, run_with_workers, trial_loop
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
 TRIALS_FILE = "trials.json"
 ORACLES = ("random", "bayesian", "hyperband")
 _TUNER_ID = "sluice"
 _HYPERBAND_MAX_EPOCHS = 9
+# Recorded per trial beside its metrics: size, single-row latency, and when it ran.
+_COST_AND_TIME = ("parameters", "latency_ms", "seconds", "started_at", "ended_at")
 
 
 class SearchFailed(SluiceError):
@@ -62,6 +65,7 @@ class Params:
             trial stops (0: never).
         objective: "log_loss" (minimised), "accuracy" or "auc" (maximised), on validation data.
         folds: 1 scores on the eval split; K > 1 scores by K-fold over the train split.
+        workers: trials run at once; above 1, keras-tuner's chief/worker mode on loopback.
         seed: drives the oracle, shuffling and initialisation.
     """
 
@@ -77,6 +81,7 @@ class Params:
     early_stopping_patience: int = 2
     objective: str = "log_loss"
     folds: int = 1
+    workers: int = 1
     seed: int = 42
 
     def __post_init__(self):
@@ -124,20 +129,30 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         _write(output, values, trials=[], searched=False)
         return
 
-    search = _SearchState(output.final_path.parent / f".{output.final_path.name}.search", _request_fingerprint(params, transform))
+    search = SearchState(output.final_path.parent / f".{output.final_path.name}.search", _request_fingerprint(params, transform))
     oracle = make_oracle(params, search.restore())
-    started = time.monotonic() - search.previous_seconds(oracle)
-    ran = 0
-    while params.max_minutes is None or time.monotonic() - started < params.max_minutes * 60:
-        trial = oracle.create_trial(_TUNER_ID)
-        if trial.status == "STOPPED":
-            break
-        if trial.status == "IDLE":  # Hyperband waits on a bracket another worker runs
-            time.sleep(1)
-            continue
-        _run_trial(oracle, trial, params, transform)
-        ran += 1
+    started = time.monotonic() - sum(t["seconds"] or 0.0 for t in _trial_records(oracle))
+    deadline = started + params.max_minutes * 60 if params.max_minutes else None
+    restored = len(oracle.trials)
+
+    def after_trial() -> None:
+        # end_trial saves before it drops the trial from the ongoing ones; a state saved
+        # then would run the finished trial again on resume.
+        oracle.save()
         search.snapshot()
+
+    if params.workers == 1:
+        try:
+            trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform), deadline, after_trial)
+        except SearchStopped as stopped:
+            raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
+    else:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
+        try:
+            run_with_workers(oracle, params.workers, "components.tuner", request, after_trial)
+        except SearchStopped as stopped:
+            raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
 
     trials = _trial_records(oracle)
     finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
@@ -154,16 +169,17 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         best_score=best["score"],
         best_trial=best["trial_id"],
         best_metrics=best["metrics"],
-        trials_run_now=ran,
-        trials_restored=len(trials) - ran,
+        workers=params.workers,
+        trials_run_now=len(trials) - restored,
+        trials_restored=restored,
         search_seconds=time.monotonic() - started,
         baselines=baselines,
     )
 
 
-def make_oracle(params: Params, project_dir: str):
+def make_oracle(params: Params, project_dir: str | None):
     """The keras-tuner oracle `params` asks for, over the declared space, with its state in
-    `project_dir` (reloaded when there is one)."""
+    `project_dir` (reloaded when there is one; None for a worker's local copy)."""
     import keras_tuner as kt
 
     from sluice.pipeline import load_object
@@ -179,9 +195,10 @@ def make_oracle(params: Params, project_dir: str):
         oracle.max_trials = params.max_trials  # Hyperband's own count is by brackets; ours caps it
     oracle.verbose = 0
     load_object(params.search_space)(oracle.hyperparameters)
-    oracle._set_project_dir(project_dir, "oracle")
-    if os.path.exists(os.path.join(project_dir, "oracle", "oracle.json")):
-        oracle.reload()
+    if project_dir is not None:
+        oracle._set_project_dir(project_dir, "oracle")
+        if os.path.exists(os.path.join(project_dir, "oracle", "oracle.json")):
+            oracle.reload()
     return oracle
 
 
@@ -204,16 +221,13 @@ def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
     if "error" in reply:
         trial.status, trial.message = "FAILED", reply["error"]
     else:
-        measured = {**reply["metrics"], "parameters": reply["parameters"], "latency_ms": reply["latency_ms"], "seconds": reply["seconds"]}
+        measured = {**reply["metrics"], **{key: reply[key] for key in _COST_AND_TIME}}
         oracle.update_trial(trial.trial_id, {k: float(v) for k, v in measured.items() if isinstance(v, (int, float))})
         trial.status = "COMPLETED"
     try:
         oracle.end_trial(trial)
     except RuntimeError as error:  # keras-tuner's limit of consecutive failed trials
-        raise SearchFailed(f"Tuner: the search stopped: {error}\n  {_trial_errors(_trial_records(oracle))}") from error
-    # end_trial saves before it drops the trial from the ongoing ones; a state saved then
-    # would run the finished trial again on resume.
-    oracle.save()
+        raise SearchStopped(str(error)) from error
 
 
 def _trial_records(oracle) -> list[dict]:
@@ -227,10 +241,8 @@ def _trial_records(oracle) -> list[dict]:
                 "status": str(trial.status),
                 "score": trial.score,
                 "hyperparameters": {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")},
-                "metrics": {k: v for k, v in metrics.items() if k not in ("parameters", "latency_ms", "seconds")},
-                "parameters": metrics.get("parameters"),
-                "latency_ms": metrics.get("latency_ms"),
-                "seconds": metrics.get("seconds"),
+                "metrics": {k: v for k, v in metrics.items() if k not in _COST_AND_TIME},
+                **{key: metrics.get(key) for key in _COST_AND_TIME},
                 "error": trial.message,
             }
         )
@@ -264,57 +276,10 @@ def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
 
 
 def _request_fingerprint(params: Params, transform: Artifact) -> str:
-    text = json.dumps({"params": dataclasses.asdict(params), "transform": transform.fingerprint}, sort_keys=True)
+    """What a search's trials depend on; the time budget and worker count may change on resume."""
+    settings = {k: v for k, v in dataclasses.asdict(params).items() if k not in ("max_minutes", "workers")}
+    text = json.dumps({"params": settings, "transform": transform.fingerprint}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-class _SearchState:
-    """The oracle's files of a search in progress, and their last consistent snapshot.
-
-    keras-tuner rewrites its JSON files in place, so a kill can leave one half written;
-    the snapshot, replaced whole after each finished trial, never is.
-    """
-
-    def __init__(self, home: Path, fingerprint: str):
-        self.home = home
-        self.live = home / "live"
-        self._state = home / "state"
-        self._fingerprint = fingerprint
-
-    def restore(self) -> str:
-        """Prepares the live directory from the last snapshot of this same search; returns it."""
-        owner = self.home / "fingerprint"
-        if self.home.exists() and (not owner.exists() or owner.read_text() != self._fingerprint):
-            shutil.rmtree(self.home)  # another search's state: never resume from it
-        self.home.mkdir(parents=True, exist_ok=True)
-        owner.write_text(self._fingerprint)
-        if self.live.exists():
-            shutil.rmtree(self.live)
-        previous = self._state if self._state.exists() else self.home / "state.old"
-        if previous.exists():
-            shutil.copytree(previous, self.live)
-        else:
-            self.live.mkdir()
-        return str(self.live)
-
-    def previous_seconds(self, oracle) -> float:
-        """Seconds the restored trials took, counted against the time budget."""
-        return sum(t["seconds"] or 0.0 for t in _trial_records(oracle))
-
-    def snapshot(self) -> None:
-        incoming, old = self.home / "state.incoming", self.home / "state.old"
-        shutil.rmtree(incoming, ignore_errors=True)
-        shutil.copytree(self.live, incoming)
-        if self._state.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.rename(self._state, old)
-        os.rename(incoming, self._state)
-        shutil.rmtree(old, ignore_errors=True)
-
-    def move_into(self, destination: str) -> None:
-        shutil.rmtree(destination, ignore_errors=True)
-        shutil.move(str(self.live), destination)
-        shutil.rmtree(self.home)
 
 
 def _write(output: ArtifactDraft, values: dict, trials: list, searched: bool) -> None:
@@ -328,3 +293,23 @@ def _write(output: ArtifactDraft, values: dict, trials: list, searched: bool) ->
         trials=len(trials),
         completed_trials=sum(t["status"] == "COMPLETED" for t in trials),
     )
+
+
+def _work() -> None:
+    """A worker process of a parallel search: trials from the chief's oracle until it stops."""
+    from sluice.artifacts import read_artifact
+    from sluice.process import exit_now, quiet_library_noise
+    from sluice.search import oracle_client
+
+    quiet_library_noise()
+    request = json.loads(sys.stdin.read())
+    params = Params(**request["params"])
+    transform = read_artifact(request["transform_uri"])
+    deadline = None if request["seconds_left"] is None else time.monotonic() + request["seconds_left"]
+    chief = oracle_client(make_oracle(params, None))
+    trial_loop(chief, os.environ["KERASTUNER_TUNER_ID"], lambda o, t: _run_trial(o, t, params, transform), deadline)
+    exit_now(0)
+
+
+if __name__ == "__main__":
+    _work()

@@ -38,13 +38,13 @@ class TrialRequest:
 
 
 def run_trial(request: TrialRequest) -> dict[str, Any]:
-    """Trains and scores one model; returns its metrics, size, latency and seconds."""
+    """Trains and scores one model; returns its metrics, size, latency, seconds and when it ran."""
     from sluice.artifacts import read_artifact
     from sluice.fitting import train_and_score
     from sluice.pipeline import load_object
     from sluice.training import model_features
 
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     transform = read_artifact(request.transform_uri)
     features = model_features(transform, request.label)
     build = load_object(request.model_fn)
@@ -56,7 +56,7 @@ def run_trial(request: TrialRequest) -> dict[str, Any]:
         request.seed,
         folds=request.folds,
     )
-    return {**record, "seconds": time.monotonic() - started}
+    return {**record, "seconds": time.monotonic() - started, "started_at": started_at, "ended_at": time.time()}
 
 
 def run_trial_in_child(request: TrialRequest) -> dict[str, Any]:

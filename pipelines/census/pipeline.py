@@ -60,6 +60,7 @@ class TunerConfig(Section):
     trial_steps: int = pydantic.Field(300, ge=1)
     objective: str = pydantic.Field("log_loss", pattern="^(log_loss|accuracy|auc)$")
     folds: int = pydantic.Field(1, ge=1)
+    workers: int = pydantic.Field(1, ge=1)
 
 
 class TrainerConfig(Section):
@@ -150,6 +151,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "batch_size": config.trainer.batch_size,
                     "objective": config.tuner.objective,
                     "folds": config.tuner.folds,
+                    "workers": config.tuner.workers,
                     "seed": config.seed,
                 },
                 artifact_type="HyperParameters",

@@ -113,6 +113,19 @@ def test_the_time_budget_stops_the_search_after_the_running_trial(artifact, tmp_
     assert tuner.properties["trials"] == 1
 
 
+def test_two_workers_run_trials_side_by_side_through_the_chief(artifact, tmp_path):
+    from sluice.artifacts import read_artifact
+    from sluice.execute import execute
+
+    tuner = read_artifact(execute(tuner_component(max_trials=4, workers=2), tmp_path, {"transform": artifact("transform").uri}).uri)
+    trials = json.loads((tuner.path / "trials.json").read_text())
+    assert [t["trial_id"] for t in trials] == ["0", "1", "2", "3"]
+    assert all(t["status"] == "COMPLETED" for t in trials)
+    spans = sorted((t["started_at"], t["ended_at"]) for t in trials)
+    assert any(later_start < earlier_end for (_, earlier_end), (later_start, _) in zip(spans, spans[1:]))
+    assert tuner.properties["workers"] == 2
+
+
 def test_every_trial_records_its_metrics_size_and_latency_beside_the_baselines(artifact):
     tuner = artifact("tuner")
     trials = json.loads((tuner.path / "trials.json").read_text())
