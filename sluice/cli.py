@@ -92,10 +92,15 @@ def _print_summary(module, config, result, total: float) -> None:
     click.echo(f"{'total':<18} {total:8.1f}")
 
     names = {o.component for o in result.outcomes}
+    if "tuner" in names:
+        _print_search(read_artifact(result.uri("tuner")).properties)
     if "evaluator" in names:
-        metrics = read_artifact(result.uri("evaluator")).properties["metrics"]
+        evaluation = read_artifact(result.uri("evaluator")).properties
+        metrics = evaluation["metrics"]
         shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
         click.echo(f"\nTest metrics ({metrics['examples']} examples): {shown}")
+        if len(evaluation.get("candidates", {})) > 1:
+            click.echo(f"Model kept: {evaluation['chosen']} (of {', '.join(evaluation['candidates'])}; by {evaluation['chosen_by']})")
     if "pusher" not in names:
         return
     pushed = read_artifact(result.uri("pusher")).properties
@@ -104,6 +109,19 @@ def _print_summary(module, config, result, total: float) -> None:
         return
     click.echo(f"Pushed SavedModel: {pushed['pushed_to']}")
     _print_predictions(module, pushed["pushed_to"], module.sample_rows_file(config), rows=1)
+
+
+def _print_search(tuner: dict) -> None:
+    if not tuner.get("searched"):
+        click.echo(f"\nNo search: the space's defaults {tuner['hyperparameters']}")
+        return
+    best = ", ".join(f"{k}={v:.4f}" for k, v in tuner["best_metrics"].items() if k in ("log_loss", "accuracy", "auc"))
+    click.echo(
+        f"\nSearch ({tuner['oracle']}, {tuner['protocol']}): {tuner['completed_trials']} of {tuner['trials']} trials completed; "
+        f"best trial {tuner['best_trial']} ({tuner['hyperparameters'].get('family', '')}): {best}"
+    )
+    baselines = "; ".join(f"{name.replace('_', ' ')} accuracy={m['accuracy']:.4f}" for name, m in tuner["baselines"].items() if "accuracy" in m)
+    click.echo(f"Baselines, same protocol: {baselines}")
 
 
 def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None:

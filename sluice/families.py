@@ -118,12 +118,15 @@ def wide_deep(
     return compile_binary(_probability(logit, inputs, "wide_deep"), learning_rate)
 
 
-def _forest_features(features: ModelFeatures):
+def _forest(model_class: str, features: ModelFeatures, **hyperparameters):
+    """A TF-DF model over every transformed feature, numbers as numbers and ids as categories."""
     import tensorflow_decision_forests as tfdf
 
     usages = [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.NUMERICAL) for name in features.numeric]
     usages += [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.CATEGORICAL) for name in features.categorical]
-    return usages
+    model = getattr(tfdf.keras, model_class)(features=usages, exclude_non_specified_features=True, verbose=0, **hyperparameters)
+    model.compile(metrics=["accuracy"])
+    return model
 
 
 def gradient_boosted_trees(
@@ -137,35 +140,27 @@ def gradient_boosted_trees(
     seed: int = 42,
 ):
     """Gradient-boosted trees; stops adding trees when its own validation loss stops falling."""
-    import tensorflow_decision_forests as tfdf
-
-    model = tfdf.keras.GradientBoostedTreesModel(
-        features=_forest_features(features),
-        exclude_non_specified_features=True,
+    return _forest(
+        "GradientBoostedTreesModel",
+        features,
         num_trees=num_trees,
         max_depth=max_depth,
         shrinkage=shrinkage,
         subsample=subsample,
         min_examples=min_examples,
         random_seed=seed,
-        verbose=0,
     )
-    model.compile(metrics=["accuracy"])
-    return model
 
 
 def random_forest(features: ModelFeatures, *, num_trees: int = 300, max_depth: int = 16, min_examples: int = 5, seed: int = 42):
-    """A random forest of independently grown trees."""
-    import tensorflow_decision_forests as tfdf
-
-    model = tfdf.keras.RandomForestModel(
-        features=_forest_features(features),
-        exclude_non_specified_features=True,
+    """A random forest of independently grown trees, averaging its leaves' class shares
+    (not one vote per tree, which makes many probabilities exactly 0 or 1)."""
+    return _forest(
+        "RandomForestModel",
+        features,
         num_trees=num_trees,
         max_depth=max_depth,
         min_examples=min_examples,
+        winner_take_all=False,
         random_seed=seed,
-        verbose=0,
     )
-    model.compile(metrics=["accuracy"])
-    return model
