@@ -28,7 +28,6 @@ def latest_version(serving_dir: str | Path) -> Path:
 
 def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str, limit: int = 1) -> list[Prediction]:
     """Scores the first `limit` rows of `csv_file`, sent without their label."""
-    import tensorflow as tf
     from apache_beam.io.filesystems import FileSystems
 
     from sluice.export import load_serving_model, predict_raw

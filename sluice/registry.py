@@ -8,7 +8,6 @@ PipelineConfig with embedded defaults and a `reviewed_schema` path),
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from types import ModuleType
 
 from sluice.config import PROJECT_ROOT

@@ -1,7 +1,5 @@
 """Window aggregates: hand-checked values, and the same numbers from a file and a stream."""
 
-import dataclasses
-
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
