@@ -30,6 +30,12 @@ def run_phase(script: str, *args: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its finished children so far."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def finish_phase(result: dict) -> None:
     """Prints a phase's result with its peak RSS, then leaves (TFT-safe).
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, build_census_csv, example_gen_artifact, finish_phase, run_phase  # noqa: E402
+from bench.common import ROOT, build_census_csv, cpu_seconds, example_gen_artifact, finish_phase, run_phase  # noqa: E402
 
 MODES = {
     "in_memory": ["--direct_running_mode=in_memory"],
@@ -57,8 +57,9 @@ def phase_sluice(examples: str, schema: str, work: str, mode: str) -> dict:
 
     transform = create_pipeline(CensusConfig(home=work)).component("transform")
     same_work = dataclasses.replace(transform, params={**transform.params, "post_transform_statistics": False})
+    cpu_before = cpu_seconds()
     outcome = execute(same_work, Path(work) / f"sluice-{mode}", {"examples": examples, "schema": schema}, MODES[mode])
-    return {"seconds": outcome.seconds}
+    return {"seconds": outcome.seconds, "cpu_seconds": cpu_seconds() - cpu_before}
 
 
 def phase_raw(examples: str, schema: str, work: str) -> dict:
@@ -67,9 +68,9 @@ def phase_raw(examples: str, schema: str, work: str) -> dict:
 
     from bench.transform_overhead import raw_tft_transform
 
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_seconds()
     raw_tft_transform(examples, f"{schema}/schema.pbtxt", str(Path(work) / "raw"), splits=("train",))
-    return {"seconds": time.monotonic() - started}
+    return {"seconds": time.monotonic() - started, "cpu_seconds": cpu_seconds() - cpu_before}
 
 
 def main() -> None:
@@ -92,10 +93,12 @@ def main() -> None:
             "raw TFT in_memory": run_phase(__file__, "raw", made["uri"], made["schema"], str(work)),
         }
 
-    print("\nTransform of resampled census rows (analyze + transform + write), seconds / rows per second / peak RSS")
+    print("\nTransform of resampled census rows (analyze + transform + write): seconds, rows per second, peak RSS,")
+    print("and cores busy on average (CPU seconds of the process and its workers / seconds)")
     for rows, runs in results.items():
         for label, result in runs.items():
-            print(f"  {rows:>9,} {label:<28} {result['seconds']:8.1f} s {rows / result['seconds']:10,.0f} rows/s {result['peak_rss_mib']:7.0f} MiB")
+            cores = result["cpu_seconds"] / result["seconds"]
+            print(f"  {rows:>9,} {label:<28} {result['seconds']:8.1f} s {rows / result['seconds']:10,.0f} rows/s {result['peak_rss_mib']:7.0f} MiB {cores:5.2f} cores")
     largest, smallest = max(results), min(results)
     big = results[largest]
     speedup = big["sluice in_memory"]["seconds"] / big["sluice multi_processing(2)"]["seconds"]
