@@ -141,18 +141,15 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         oracle.save()
         search.snapshot()
 
-    if params.workers == 1:
-        try:
+    try:
+        if params.workers == 1:
             trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform), deadline, after_trial)
-        except SearchStopped as stopped:
-            raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
-    else:
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
-        try:
+        else:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
             run_with_workers(oracle, params.workers, "components.tuner", request, after_trial)
-        except SearchStopped as stopped:
-            raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
+    except SearchStopped as stopped:
+        raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
 
     trials = _trial_records(oracle)
     finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
@@ -202,6 +199,16 @@ def make_oracle(params: Params, project_dir: str | None):
     return oracle
 
 
+def _budget(params: Params, steps: int) -> dict:
+    """A trial's `sluice.fitting.Budget`, as a dict."""
+    return {
+        "steps": steps,
+        "batch_size": params.batch_size,
+        "eval_every_steps": min(params.eval_every_steps, steps),
+        "early_stopping_patience": params.early_stopping_patience,
+    }
+
+
 def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
     from sluice.trial import TrialRequest, run_trial_in_child
 
@@ -213,7 +220,7 @@ def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
         transform_uri=transform.uri,
         label=params.label,
         values={k: v for k, v in values.items() if not k.startswith("tuner/")},
-        budget={"steps": steps, "batch_size": params.batch_size, "eval_every_steps": min(params.eval_every_steps, steps), "early_stopping_patience": params.early_stopping_patience},
+        budget=_budget(params, steps),
         seed=params.seed,
         folds=params.folds,
     )
@@ -263,7 +270,7 @@ def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
         transform_uri=transform.uri,
         label=params.label,
         values={},
-        budget={"steps": params.trial_steps, "batch_size": params.batch_size, "eval_every_steps": params.eval_every_steps, "early_stopping_patience": params.early_stopping_patience},
+        budget=_budget(params, params.trial_steps),
         seed=params.seed,
         folds=params.folds,
     )
