@@ -44,6 +44,9 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     """PipelineOptions for one Beam step, from the user's arguments plus Sluice's defaults."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
+    from sluice import beam_introspection
+
+    beam_introspection.install()
     return PipelineOptions(complete_beam_args(beam_args))
 
 

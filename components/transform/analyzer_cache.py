@@ -8,9 +8,68 @@ part of the graph: an entry is reused only for the same rows and the same comput
 
 from __future__ import annotations
 
+import glob
+import gzip
 import os
 import shutil
 from typing import Any, Callable, Mapping
+
+import apache_beam as beam
+from apache_beam.io.tfrecordio import _TFRecordUtil
+
+# TFT's own sink names a cache entry's file like this; its reader would find it too.
+_ENTRY_SHARD = "-00000-of-00001.gz"
+
+
+def _write_entry(values: list[bytes], path: str) -> None:
+    partial = path + ".partial"
+    with gzip.open(partial, "wb") as handle:
+        for value in values:
+            _TFRecordUtil.write_record(handle, value)
+    os.replace(partial, path)
+
+
+def _read_entry(_, pattern: str):
+    for path in sorted(glob.glob(pattern)):
+        with gzip.open(path, "rb") as handle:
+            while (record := _TFRecordUtil.read_record(handle)) is not None:
+                yield record
+
+
+class _WriteEntry(beam.PTransform):
+    """One cache entry (a few encoded accumulators) -> one gzipped TFRecord file.
+
+    TFT's default sink is Beam's file sink: about ten stages per entry (temp files, a
+    group, finalize), and the cache holds an entry per (span, analyzer). Gathering the
+    entry's values and writing them in one step keeps the cache from costing more than
+    the analysis it saves.
+    """
+
+    def __init__(self, path: str):
+        super().__init__()
+        self._path = path + _ENTRY_SHARD
+
+    def expand(self, entry):
+        return (
+            entry
+            | "Gather" >> beam.combiners.ToList()
+            | "Write" >> beam.Map(_write_entry, self._path)
+        )
+
+
+class _ReadEntry(beam.PTransform):
+    """The files of one cache entry (a glob) -> its values, read in one step."""
+
+    def __init__(self, pattern: str):
+        super().__init__()
+        self._pattern = pattern
+
+    def expand(self, pipeline):
+        return (
+            pipeline
+            | "Start" >> beam.Impulse()
+            | "Read" >> beam.FlatMap(_read_entry, self._pattern).with_output_types(bytes)
+        )
 
 
 def analyze_spans(
@@ -37,7 +96,9 @@ def analyze_spans(
 
     keys = {span_id: analyzer_cache.DatasetKey(span["key"]) for span_id, span in spans.items()}
     copied = _copy_span_caches(previous_cache_dir, cache_dir, [key.key for key in keys.values()])
-    input_cache = pipeline | "ReadAnalyzerCache" >> analyzer_cache.ReadAnalysisCacheFromFS(cache_dir, list(keys.values()))
+    input_cache = pipeline | "ReadAnalyzerCache" >> analyzer_cache.ReadAnalysisCacheFromFS(
+        cache_dir, list(keys.values()), source=_ReadEntry
+    )
     specs = TensorAdapter(tensor_adapter_config).OriginalTypeSpecs()
     to_read = get_analysis_dataset_keys(
         preprocessing_fn, specs, list(keys.values()), input_cache, tft_beam.Context.get_use_tf_compat_v1()
@@ -46,7 +107,9 @@ def analyze_spans(
     transform_fn, output_cache = (datasets, input_cache, tensor_adapter_config) | "Analyze" >> tft_beam.AnalyzeDatasetWithCache(
         preprocessing_fn, pipeline=pipeline
     )
-    _ = output_cache | "WriteAnalyzerCache" >> analyzer_cache.WriteAnalysisCacheToFS(pipeline, cache_dir, list(keys.values()))
+    _ = output_cache | "WriteAnalyzerCache" >> analyzer_cache.WriteAnalysisCacheToFS(
+        pipeline, cache_dir, list(keys.values()), sink=_WriteEntry
+    )
     read_ids = sorted(span_id for span_id, key in keys.items() if key in to_read)
     report = {
         "spans": len(keys),

@@ -72,12 +72,13 @@ def _encode_examples_fn(split: str):
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import apache_beam as beam
+    import pyarrow as pa
     import tensorflow_data_validation as tfdv
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
     from tfx_bsl.public import tfxio
 
-    from components.example_gen.columnar import ReadColumnarCopy
+    from components.example_gen.columnar import ReadColumnarCopy, type_record_batch_edges
     from components.schema_gen import load_schema
     from components.statistics_gen import STATS_FILE, split_patterns
     from components.transform.analyzer_cache import analyze_spans
@@ -136,7 +137,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             if params.post_transform_statistics:
                 _ = (
                     batches
-                    | f"Drop{name.title()}Passthrough" >> beam.Map(lambda batch_and_passthrough: batch_and_passthrough[0])
+                    | f"Drop{name.title()}Passthrough"
+                    >> beam.Map(lambda batch_and_passthrough: batch_and_passthrough[0]).with_output_types(pa.RecordBatch)
                     | f"Generate{name.title()}PostTransformStatistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
                     | f"Write{name.title()}PostTransformStatistics"
                     >> tfdv.WriteStatisticsToBinaryFile(output.file(POST_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
@@ -147,6 +149,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                 >> beam.ParDo(_encode_examples_fn(name), schema=beam.pvalue.AsSingleton(schema_view))
                 | f"Write{name.title()}Transformed" >> WriteBatchesToTFRecord(output.file("transformed", name, "data"))
             )
+    type_record_batch_edges(pipeline)
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)
     # Standalone TFT does not record the raw metadata; TFTransformOutput (and serving) needs it.
     metadata_io.write_metadata(dataset_metadata.DatasetMetadata(schema), output.file("metadata"))
