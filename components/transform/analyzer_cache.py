@@ -8,13 +8,13 @@ part of the graph: an entry is reused only for the same rows and the same comput
 
 from __future__ import annotations
 
-import glob
-import gzip
 import os
 import shutil
 from typing import Any, Callable, Mapping
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
 # TFT's own sink names a cache entry's file like this; its reader would find it too.
@@ -22,16 +22,18 @@ _ENTRY_SHARD = "-00000-of-00001.gz"
 
 
 def _write_entry(values: list[bytes], path: str) -> None:
-    partial = path + ".partial"
-    with gzip.open(partial, "wb") as handle:
+    # Hidden while partial: the reader's glob `<entry>-*-of-*` must not see it.
+    directory, name = path.rsplit("/", 1)
+    partial = f"{directory}/.{name}.partial"
+    with FileSystems.create(partial, compression_type=CompressionTypes.GZIP) as handle:
         for value in values:
             _TFRecordUtil.write_record(handle, value)
-    os.replace(partial, path)
+    FileSystems.rename([partial], [path])
 
 
 def _read_entry(_, pattern: str):
-    for path in sorted(glob.glob(pattern)):
-        with gzip.open(path, "rb") as handle:
+    for match in sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda m: m.path):
+        with FileSystems.open(match.path, compression_type=CompressionTypes.GZIP) as handle:
             while (record := _TFRecordUtil.read_record(handle)) is not None:
                 yield record
 

@@ -82,3 +82,16 @@ def test_rerun_with_a_new_span_analyzes_only_that_span_and_matches_a_full_analys
         np.testing.assert_allclose(cached[key], full[key], rtol=1e-5, atol=1e-6, err_msg=key)
     # ... and differs from the two-span analysis, so the third span's statistics count.
     assert not np.allclose(served_outputs(first)["fnlwgt"], full["fnlwgt"])
+
+
+def test_a_cache_entry_is_one_gzipped_tfrecord_file_that_tfts_reader_finds(tmp_path):
+    from components.transform.analyzer_cache import _read_entry, _write_entry
+
+    values = [b"accumulator", b"", b"\x00" * 1000]
+    _write_entry(values, str(tmp_path / "7-00000-of-00001.gz"))
+    assert [p.name for p in tmp_path.iterdir()] == ["7-00000-of-00001.gz"]  # no partial left
+    assert list(_read_entry(None, str(tmp_path / "7-*-of-*"))) == values
+    # TFT's default source reads `<entry>-*-of-*` as gzipped TFRecords: so does TensorFlow.
+    records = tf.data.TFRecordDataset(glob.glob(str(tmp_path / "7-*-of-*")), compression_type="GZIP")
+    assert [r.numpy() for r in records] == values
+    assert list(_read_entry(None, str(tmp_path / "8-*-of-*"))) == []
