@@ -4,7 +4,9 @@ Each split is read from ExampleGen's Parquet copy when there is one (else its TF
 once to analyze and once to transform, so memory stays bounded by the batches in flight.
 Writes, inside one artifact, what `tft.TFTransformOutput` reads (transform_fn/,
 transformed_metadata/, and the raw metadata under metadata/) plus the transformed
-examples of each split under transformed/<split>/ and, by default, their statistics.
+examples of each split under transformed/<split>/ and, by default, their statistics
+(post_transform_statistics/<split>/). Given StatisticsGen's artifact of the same examples
+as input `statistics`, it keeps those as pre_transform_statistics/<split>/ beside them.
 
 Analyzer cache: when ExampleGen recorded the spans of the analyzed split (one per source
 file), each span is analyzed as its own dataset and TFT's per-span analyzer results are
@@ -23,6 +25,7 @@ from sluice.errors import RowCountMismatch
 
 _METRICS_NAMESPACE = "transform"
 POST_TRANSFORM_STATISTICS_DIR = "post_transform_statistics"
+PRE_TRANSFORM_STATISTICS_DIR = "pre_transform_statistics"
 ANALYZER_CACHE_DIR = "analyzer_cache"
 
 
@@ -162,13 +165,35 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         if rows != expected:
             raise RowCountMismatch(f"Transform: split {name!r} got {expected} rows but wrote {rows}")
         splits[name] = {"rows": rows, "pattern": f"transformed/{name}/data-*.tfrecord"}
+    pre_transform = _keep_pre_transform_statistics(inputs.get("statistics"), examples, output)
     output.properties.update(
         splits=splits,
         analyzed_split=params.analyze_split,
         preprocessing_fn=params.preprocessing_fn,
         post_transform_statistics=POST_TRANSFORM_STATISTICS_DIR if params.post_transform_statistics else None,
+        pre_transform_statistics=pre_transform,
         analyzer_cache=cache_report,
     )
+
+
+def _keep_pre_transform_statistics(statistics: Artifact | None, examples: Artifact, output: ArtifactDraft) -> dict | None:
+    """Copies StatisticsGen's per-split statistics into the artifact, when they describe
+    exactly the rows transformed (same split names, same example counts)."""
+    import shutil
+
+    from components.statistics_gen import STATS_FILE
+
+    if statistics is None:
+        return None
+    counted = statistics.properties["splits"]
+    for name, split in examples.properties["splits"].items():
+        if name not in counted or counted[name]["num_examples"] != split["rows"]:
+            raise RowCountMismatch(
+                f"Transform: the statistics at {statistics.uri} do not describe split {name!r} of "
+                f"{examples.uri} ({counted.get(name, {}).get('num_examples')} examples, {split['rows']} rows)"
+            )
+        shutil.copyfile(statistics.file(counted[name]["file"]), output.file(PRE_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
+    return {"dir": PRE_TRANSFORM_STATISTICS_DIR, "from": statistics.uri}
 
 
 def _previous_cache_dir(output: ArtifactDraft) -> str | None:

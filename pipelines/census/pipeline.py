@@ -132,7 +132,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
             Component(
                 "transform",
                 "components.transform.component:run",
-                {"examples": "example_gen", "schema": "schema_gen", "validation": "example_validator"},
+                {"examples": "example_gen", "schema": "schema_gen", "statistics": "statistics_gen", "validation": "example_validator"},
                 {"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn", "analyzer_cache": config.transform.analyzer_cache},
                 artifact_type="TransformGraph",
             ),

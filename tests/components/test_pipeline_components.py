@@ -70,6 +70,11 @@ def test_transform_keeps_every_row_and_a_loadable_graph(artifact):
     assert train_statistics.datasets[0].num_examples == examples.properties["splits"]["train"]["rows"]
     age = next(f for f in train_statistics.datasets[0].features if f.path.step == ["age"])
     assert abs(age.num_stats.mean) < 1e-3  # z-scored with the statistics of this very split
+    pre = transform.properties["pre_transform_statistics"]
+    raw_train = tfdv.load_stats_binary(transform.file(pre["dir"], "train", "FeatureStats.pb"))
+    raw_age = next(f for f in raw_train.datasets[0].features if f.path.step == ["age"])
+    assert raw_train.datasets[0].num_examples == examples.properties["splits"]["train"]["rows"]
+    assert raw_age.num_stats.mean > 17  # the raw ages, before z-scoring
     output = tft.TFTransformOutput(transform.uri)
     assert "income_bracket" in output.raw_feature_spec()  # the raw metadata is written
     assert output.vocabulary_size_by_name("education") >= 10

@@ -84,7 +84,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
     ])
     assert dag["edges"] == sorted([
         ["example_gen", "statistics_gen"], ["example_gen", "transform"], ["example_gen", "example_validator"],
-        ["statistics_gen", "schema_gen"], ["statistics_gen", "example_validator"],
+        ["statistics_gen", "schema_gen"], ["statistics_gen", "example_validator"], ["statistics_gen", "transform"],
         ["schema_gen", "example_validator"], ["schema_gen", "transform"],
         ["example_validator", "transform"],
         ["transform", "tuner"], ["transform", "trainer"], ["transform", "evaluator"],
