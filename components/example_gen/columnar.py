@@ -33,6 +33,12 @@ class RecordBatchCoder(beam.coders.Coder):
         return pa.RecordBatch
 
 
+def _use_record_batch_coder() -> None:
+    # Registered when a pipeline is built, after TFDV has registered its own coder for the
+    # type on import.
+    beam.coders.registry.register_coder(pa.RecordBatch, RecordBatchCoder)
+
+
 def _read_row_groups(readable_file, schema: pa.Schema | None):
     import pyarrow.parquet as pq
 
@@ -52,8 +58,7 @@ class ReadColumnarCopy(beam.PTransform):
         self._schema = schema
 
     def expand(self, pipeline):
-        # Registered here, after TFDV has registered its own coder for the type on import.
-        beam.coders.registry.register_coder(pa.RecordBatch, RecordBatchCoder)
+        _use_record_batch_coder()
         return (
             pipeline
             | "MatchFiles" >> fileio.MatchFiles(self._pattern)
@@ -97,5 +102,5 @@ def type_record_batch_edges(pipeline) -> None:
     copying each sampled batch (about 0.5 GB per 1M rows of census); typed, they are sized
     by `RecordBatchCoder.estimate_size`. Call after building `pipeline`, before running it.
     """
-    beam.coders.registry.register_coder(pa.RecordBatch, RecordBatchCoder)
+    _use_record_batch_coder()
     pipeline.visit(_RecordBatchEdges())

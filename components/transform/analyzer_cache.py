@@ -23,8 +23,8 @@ _ENTRY_SHARD = "-00000-of-00001.gz"
 
 def _write_entry(values: list[bytes], path: str) -> None:
     # Hidden while partial: the reader's glob `<entry>-*-of-*` must not see it.
-    directory, name = path.rsplit("/", 1)
-    partial = f"{directory}/.{name}.partial"
+    directory, name = FileSystems.split(path)
+    partial = FileSystems.join(directory, f".{name}.partial")
     with FileSystems.create(partial, compression_type=CompressionTypes.GZIP) as handle:
         for value in values:
             _TFRecordUtil.write_record(handle, value)

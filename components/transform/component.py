@@ -95,6 +95,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     patterns = split_patterns(examples)
     if params.analyze_split not in patterns:
         raise ValueError(f"Transform: no split {params.analyze_split!r} to analyze (have {sorted(patterns)})")
+    # Before the Beam job: statistics of other rows fail the step without its cost.
+    pre_transform = _keep_pre_transform_statistics(inputs.get("statistics"), examples, output)
 
     pipeline = beam.Pipeline(options=pipeline_options(beam_args))
 
@@ -165,7 +167,6 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         if rows != expected:
             raise RowCountMismatch(f"Transform: split {name!r} got {expected} rows but wrote {rows}")
         splits[name] = {"rows": rows, "pattern": f"transformed/{name}/data-*.tfrecord"}
-    pre_transform = _keep_pre_transform_statistics(inputs.get("statistics"), examples, output)
     output.properties.update(
         splits=splits,
         analyzed_split=params.analyze_split,

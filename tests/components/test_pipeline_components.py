@@ -13,7 +13,7 @@ from components.example_validator import AnomaliesFound
 from components.schema_gen import SCHEMA_FILE
 from components.tuner import SearchFailed
 from sluice.artifacts import read_artifact, write_artifact
-from sluice.errors import GateClosed
+from sluice.errors import GateClosed, RowCountMismatch
 from sluice.execute import execute
 from sluice.pipeline import Component
 from tests.helpers import ROOT
@@ -79,6 +79,18 @@ def test_transform_keeps_every_row_and_a_loadable_graph(artifact):
     assert "income_bracket" in output.raw_feature_spec()  # the raw metadata is written
     assert output.vocabulary_size_by_name("education") >= 10
     assert output.num_buckets_for_transformed_feature("education_x_occupation") == 1000
+
+
+def test_transform_refuses_statistics_of_other_rows_before_running(artifact, tmp_path):
+    statistics = artifact("statistics_gen")
+    wrong = {name: {**split, "num_examples": split["num_examples"] + 1} for name, split in statistics.properties["splits"].items()}
+    with write_artifact(tmp_path / "statistics", type="Statistics", producer="test") as draft:
+        draft.properties["splits"] = wrong
+    component = Component("transform", "components.transform.component:run", params={"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn"})
+    inputs = {"examples": artifact("example_gen").uri, "schema": artifact("schema_gen").uri, "statistics": str(tmp_path / "statistics")}
+    with pytest.raises(RowCountMismatch, match=r"do not describe split '\w+'"):
+        execute(component, tmp_path / "run", inputs)
+    assert not (tmp_path / "run" / "transform").exists()  # nothing sealed
 
 
 def test_every_trial_is_checked_and_the_best_hyperparameters_kept(artifact):
