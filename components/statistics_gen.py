@@ -33,16 +33,15 @@ def load_split_statistics(statistics: Artifact, split: str):
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
-    import apache_beam as beam
     import tensorflow_data_validation as tfdv
     from tfx_bsl.public import tfxio
 
     from components.example_gen.columnar import ReadColumnarCopy, type_record_batch_edges
-    from sluice.beam_jobs import pipeline_options, run_and_count
+    from sluice.beam_jobs import new_pipeline, run_and_count
 
     examples = inputs["examples"]
     patterns = split_patterns(examples)
-    pipeline = beam.Pipeline(options=pipeline_options(beam_args))
+    pipeline = new_pipeline(beam_args, worker_imports=["tensorflow_data_validation"])
     for name, pattern in patterns.items():
         columnar = examples.properties["splits"][name].get("columnar_pattern")
         if columnar:  # the same rows, columnar: no tf.Example to decode per row

@@ -57,10 +57,10 @@ def _counted(aggregate):
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import apache_beam as beam
 
-    from sluice.beam_jobs import pipeline_options, run_and_count
+    from sluice.beam_jobs import new_pipeline, run_and_count
     from sluice.windows import WindowAggregates, parse_event
 
-    pipeline = beam.Pipeline(options=pipeline_options(beam_args))
+    pipeline = new_pipeline(beam_args)
     _ = (
         pipeline
         | "ReadEvents" >> beam.io.ReadFromText(params.events)

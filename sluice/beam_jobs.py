@@ -8,6 +8,7 @@ unchanged. The embedded default is DirectRunner in_memory, always set explicitly
 
 from __future__ import annotations
 
+import os
 from typing import Sequence
 
 from sluice.errors import SluiceError
@@ -50,6 +51,27 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     return PipelineOptions(complete_beam_args(beam_args))
 
 
+def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = ()):
+    """A Beam pipeline for one step, with `pipeline_options(beam_args)`; run it with `run_and_count`.
+
+    Under DirectRunner multi_processing, the job's workers start now (`sluice.warm_workers`)
+    and import `worker_imports` (the libraries the step's DoFns use) while the step builds
+    its pipeline, instead of after it, in the job's first stages.
+    """
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    options = pipeline_options(beam_args)
+    runner = (options.view_as(StandardOptions).runner or "").lower()
+    direct = options.view_as(DirectOptions)
+    if runner in ("direct", "directrunner") and direct.direct_running_mode == "multi_processing":
+        from sluice.warm_workers import warm_workers_runner
+
+        count = direct.direct_num_workers if direct.direct_num_workers > 0 else os.cpu_count()
+        return beam.Pipeline(runner=warm_workers_runner(count, worker_imports), options=options)
+    return beam.Pipeline(options=options)
+
+
 class DryRunBuilt(SluiceError):
     """`--dry_run`: the runner built the job and submitted nothing; `job` is what it built."""
 
@@ -68,9 +90,14 @@ def run_and_count(pipeline, namespace: str) -> dict[str, int]:
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import TestOptions
 
-    result = pipeline.run()
-    if pipeline.options.view_as(TestOptions).dry_run:
-        raise DryRunBuilt(getattr(result, "job", None))
-    result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        if pipeline.options.view_as(TestOptions).dry_run:
+            raise DryRunBuilt(getattr(result, "job", None))
+        result.wait_until_finish()
+    finally:
+        close = getattr(pipeline.runner, "close", None)  # warm workers left unused
+        if close is not None:
+            close()
     counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
     return {counter.key.metric.name: counter.committed for counter in counters}

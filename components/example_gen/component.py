@@ -181,14 +181,14 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import apache_beam as beam
     import pyarrow.parquet as pq
 
-    from sluice.beam_jobs import pipeline_options, run_and_count
+    from sluice.beam_jobs import new_pipeline, run_and_count
 
     fmt = params.csv_format()
     split_names = params.split_names()
     files = [(path, dict(s["splits"])) for s in params.sources for path in _matched_files(s["pattern"])]
     columnar = not any(is_tfrecord(path) for path, _ in files)
 
-    pipeline = beam.Pipeline(options=pipeline_options(beam_args))
+    pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tfx_bsl.coders.example_coder"])
     _ = (
         pipeline
         | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])

@@ -27,6 +27,8 @@ _METRICS_NAMESPACE = "transform"
 POST_TRANSFORM_STATISTICS_DIR = "post_transform_statistics"
 PRE_TRANSFORM_STATISTICS_DIR = "pre_transform_statistics"
 ANALYZER_CACHE_DIR = "analyzer_cache"
+# What the Beam workers import before the job (by post_transform_statistics).
+_WORKER_IMPORTS = {False: ["tensorflow_transform.beam"], True: ["tensorflow_transform.beam", "tensorflow_data_validation"]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +88,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from components.statistics_gen import STATS_FILE, split_patterns
     from components.transform.analyzer_cache import analyze_spans
     from sluice.beam_io import WriteBatchesToTFRecord
-    from sluice.beam_jobs import pipeline_options, run_and_count
+    from sluice.beam_jobs import new_pipeline, run_and_count
     from sluice.pipeline import load_object
 
     examples = inputs["examples"]
@@ -98,7 +100,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     # Before the Beam job: statistics of other rows fail the step without its cost.
     pre_transform = _keep_pre_transform_statistics(inputs.get("statistics"), examples, output)
 
-    pipeline = beam.Pipeline(options=pipeline_options(beam_args))
+    pipeline = new_pipeline(beam_args, worker_imports=_WORKER_IMPORTS[params.post_transform_statistics])
 
     def source_of(split: Mapping):
         return tfxio.TFExampleRecord(examples.file(split["pattern"]), schema=schema, telemetry_descriptors=["sluice", "transform"])
