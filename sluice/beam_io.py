@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
+import struct
+from typing import Iterable
+
 import apache_beam as beam
 from apache_beam.coders import coders
 from apache_beam.io import filebasedsink
 from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.tfrecordio import _TFRecordUtil
+from google_crc32c import value as crc32c
+
+_LENGTH = struct.Struct("<Q")
+_CRC = struct.Struct("<I")
+_MASK_DELTA = 0xA282EAD8
+
+
+def _masked_crc(data: bytes) -> int:
+    crc = crc32c(data)
+    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
+
+
+def tfrecord_frames(records: Iterable[bytes]) -> bytes:
+    """`records` framed as a TFRecord file's bytes: per record its length, the length's
+    masked CRC32C, the record and its masked CRC32C.
+
+    The same bytes as Beam's `WriteToTFRecord`, at a fraction of its per-record Python
+    cost: a length's header is computed once per distinct length, and a batch becomes one
+    write.
+    """
+    headers: dict[int, bytes] = {}
+    parts: list[bytes] = []
+    append, pack_crc = parts.append, _CRC.pack
+    for record in records:
+        size = len(record)
+        header = headers.get(size)
+        if header is None:
+            length = _LENGTH.pack(size)
+            header = headers[size] = length + pack_crc(_masked_crc(length))
+        crc = crc32c(record)
+        append(header)
+        append(record)
+        append(pack_crc((((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF))
+    return b"".join(parts)
 
 
 class _TFRecordBatchSink(filebasedsink.FileBasedSink):
@@ -24,8 +60,7 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
         )
 
     def write_record(self, file_handle, records):
-        for record in records:
-            _TFRecordUtil.write_record(file_handle, record)
+        file_handle.write(tfrecord_frames(records))
 
 
 class WriteBatchesToTFRecord(beam.PTransform):

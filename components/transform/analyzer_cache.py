@@ -17,6 +17,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
+from sluice.beam_io import tfrecord_frames
+
 # TFT's own sink names a cache entry's file like this; its reader would find it too.
 _ENTRY_SHARD = "-00000-of-00001.gz"
 
@@ -26,8 +28,7 @@ def _write_entry(values: list[bytes], path: str) -> None:
     directory, name = FileSystems.split(path)
     partial = FileSystems.join(directory, f".{name}.partial")
     with FileSystems.create(partial, compression_type=CompressionTypes.GZIP) as handle:
-        for value in values:
-            _TFRecordUtil.write_record(handle, value)
+        handle.write(tfrecord_frames(values))
     FileSystems.rename([partial], [path])
 
 
