@@ -45,8 +45,8 @@ def tfrecord_frames(records: Iterable[bytes]) -> bytes:
     return b"".join(parts)
 
 
-class _TFRecordBatchSink(filebasedsink.FileBasedSink):
-    """A TFRecord sink whose elements are lists of records, written in order."""
+class _FramedTFRecordSink(filebasedsink.FileBasedSink):
+    """A TFRecord sink whose elements are already framed TFRecord bytes, written in order."""
 
     def __init__(self, file_path_prefix: str, file_name_suffix: str):
         super().__init__(
@@ -59,12 +59,12 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
             compression_type=CompressionTypes.UNCOMPRESSED,
         )
 
-    def write_record(self, file_handle, records):
-        file_handle.write(tfrecord_frames(records))
+    def write_record(self, file_handle, framed: bytes):
+        file_handle.write(framed)
 
 
-class WriteBatchesToTFRecord(beam.PTransform):
-    """Writes PCollection[list[bytes]] as TFRecord files, one record per list item.
+class WriteFramedTFRecords(beam.PTransform):
+    """Writes PCollection[bytes] of framed records (`tfrecord_frames`) as TFRecord files.
 
     Like WriteToTFRecord (temporary files, renamed into place when the job finishes, so a
     retried bundle never duplicates rows), but with one Beam element per batch of records:
@@ -73,7 +73,7 @@ class WriteBatchesToTFRecord(beam.PTransform):
 
     def __init__(self, file_path_prefix: str, file_name_suffix: str = ".tfrecord"):
         super().__init__()
-        self._sink = _TFRecordBatchSink(file_path_prefix, file_name_suffix)
+        self._sink = _FramedTFRecordSink(file_path_prefix, file_name_suffix)
 
-    def expand(self, batches):
-        return batches | beam.io.Write(self._sink)
+    def expand(self, framed_batches):
+        return framed_batches | beam.io.Write(self._sink)

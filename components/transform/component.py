@@ -54,7 +54,7 @@ class Params:
 
 
 def _encode_examples_fn(split: str):
-    """A DoFn: a transformed record batch -> one list of serialized tf.Examples, counting rows of `split`."""
+    """A DoFn: a transformed record batch -> its rows as framed TFRecords of tf.Examples, counting rows of `split`."""
     import apache_beam as beam
 
     class EncodeExamples(beam.DoFn):
@@ -66,11 +66,13 @@ def _encode_examples_fn(split: str):
             from apache_beam.metrics import Metrics
             from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 
+            from sluice.tfrecord_examples import encode_framed_examples
+
             if self._schema is not schema:
                 self._encoder, self._schema = RecordBatchToExamplesEncoder(schema), schema
             record_batch, _ = batch_and_passthrough
             Metrics.counter(_METRICS_NAMESPACE, f"rows_{split}").inc(record_batch.num_rows)
-            yield self._encoder.encode(record_batch)
+            yield encode_framed_examples(record_batch, self._encoder)
 
     return EncodeExamples()
 
@@ -87,7 +89,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from components.schema_gen import load_schema
     from components.statistics_gen import STATS_FILE, split_patterns
     from components.transform.analyzer_cache import analyze_spans
-    from sluice.beam_io import WriteBatchesToTFRecord
+    from sluice.beam_io import WriteFramedTFRecords
     from sluice.beam_jobs import new_pipeline, run_and_count
     from sluice.pipeline import load_object
 
@@ -154,7 +156,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                 batches
                 | f"Encode{name.title()}Examples"
                 >> beam.ParDo(_encode_examples_fn(name), schema=beam.pvalue.AsSingleton(schema_view))
-                | f"Write{name.title()}Transformed" >> WriteBatchesToTFRecord(output.file("transformed", name, "data"))
+                | f"Write{name.title()}Transformed" >> WriteFramedTFRecords(output.file("transformed", name, "data"))
             )
     type_record_batch_edges(pipeline)
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)

@@ -7,7 +7,7 @@ import apache_beam as beam
 import tensorflow as tf
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
-from sluice.beam_io import WriteBatchesToTFRecord, tfrecord_frames
+from sluice.beam_io import WriteFramedTFRecords, tfrecord_frames
 from sluice.beam_jobs import new_pipeline, run_and_count
 
 
@@ -30,7 +30,7 @@ def test_frames_are_the_bytes_beams_writer_writes():
 def test_a_beam_job_writes_every_record_of_every_batch_once(tmp_path):
     batches = [_records(50, seed) for seed in range(7)]
     pipeline = new_pipeline()
-    _ = pipeline | beam.Create(batches) | WriteBatchesToTFRecord(str(tmp_path / "data"))
+    _ = pipeline | beam.Create([tfrecord_frames(batch) for batch in batches]) | WriteFramedTFRecords(str(tmp_path / "data"))
     run_and_count(pipeline, "none")
 
     files = sorted(str(path) for path in tmp_path.glob("data-*.tfrecord"))
