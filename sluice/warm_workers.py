@@ -54,7 +54,9 @@ class WarmWorkers:
 
     def command(self) -> str:
         """The worker command that hands a Beam worker slot to one of these processes."""
-        return f"{sys.executable} -m {__name__} attach {self.directory}"
+        import shlex
+
+        return f"{shlex.quote(sys.executable)} -m {__name__} attach {shlex.quote(self.directory)}"  # run by a shell
 
     def close(self) -> None:
         """Ends the processes no slot claimed, waits for the others, removes the sockets."""
