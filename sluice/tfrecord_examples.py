@@ -26,6 +26,7 @@ from sluice.beam_io import tfrecord_frames
 _MASK_DELTA = 0xA282EAD8
 _MAX_KEY_BYTES = 100  # keeps every length inside an entry to one varint byte
 _LIST_TYPES = (pa.types.is_list, pa.types.is_large_list)
+_CHUNK_BYTES = 8 << 20  # rows encoded together, at most about this many bytes
 
 
 def _varint(number: int) -> bytes:
@@ -111,9 +112,17 @@ def encode_framed_examples(batch: pa.RecordBatch, encoder) -> bytes:
             one-value float32/int64 columns.
     """
     columns = _one_value_columns(batch)
-    if columns is None or batch.num_rows == 0:
+    if not columns or batch.num_rows == 0:
         return tfrecord_frames(encoder.encode(batch))
-    rows = batch.num_rows
+    widest_row = 32 + sum(len(key) + 21 for key, _ in columns)
+    step = max(1, _CHUNK_BYTES // widest_row)  # bounds the working arrays of wide batches
+    return b"".join(
+        _framed_rows([(key, values[start : start + step]) for key, values in columns]) for start in range(0, batch.num_rows, step)
+    )
+
+
+def _framed_rows(columns: list[tuple[bytes, np.ndarray]]) -> bytes:
+    rows = len(columns[0][1])
     entries = [_entry(key, values) for key, values in columns]
     size_digits, size_count = _varints(sum(entry.sizes for entry in entries))
     head = _Layout(b"\x0a" + bytes(size_digits.shape[1]), [(1, size_digits)], size_count + 1)  # Example{ features }

@@ -27,8 +27,6 @@ _METRICS_NAMESPACE = "transform"
 POST_TRANSFORM_STATISTICS_DIR = "post_transform_statistics"
 PRE_TRANSFORM_STATISTICS_DIR = "pre_transform_statistics"
 ANALYZER_CACHE_DIR = "analyzer_cache"
-# What the Beam workers import before the job (by post_transform_statistics).
-_WORKER_IMPORTS = {False: ["tensorflow_transform.beam"], True: ["tensorflow_transform.beam", "tensorflow_data_validation"]}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +100,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     # Before the Beam job: statistics of other rows fail the step without its cost.
     pre_transform = _keep_pre_transform_statistics(inputs.get("statistics"), examples, output)
 
-    pipeline = new_pipeline(beam_args, worker_imports=_WORKER_IMPORTS[params.post_transform_statistics])
+    statistics_imports = ["tensorflow_data_validation"] if params.post_transform_statistics else []
+    pipeline = new_pipeline(beam_args, worker_imports=["tensorflow_transform.beam", *statistics_imports])
 
     def source_of(split: Mapping):
         return tfxio.TFExampleRecord(examples.file(split["pattern"]), schema=schema, telemetry_descriptors=["sluice", "transform"])

@@ -10,6 +10,7 @@ from apache_beam.io.tfrecordio import _TFRecordUtil
 from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 
 from sluice.beam_io import tfrecord_frames
+from sluice import tfrecord_examples
 from sluice.tfrecord_examples import encode_framed_examples
 
 ENCODER = RecordBatchToExamplesEncoder()
@@ -91,3 +92,16 @@ def test_a_sliced_batch_encodes_only_its_rows():
     batch = _one_value_batch(columns).slice(3, 4)
     parsed = _parsed(_records(encode_framed_examples(batch, ENCODER)), columns)
     assert list(parsed["x"]) == [3, 4, 5, 6] and list(parsed["y"]) == [3.0, 4.0, 5.0, 6.0]
+
+
+def test_a_batch_wider_than_one_chunk_encodes_every_row_in_order(monkeypatch):
+    columns = {"x": np.arange(1000), "y": np.arange(1000, dtype=np.float32) / 4}
+    batch = _one_value_batch(columns)
+    whole = encode_framed_examples(batch, ENCODER)
+    monkeypatch.setattr(tfrecord_examples, "_CHUNK_BYTES", 3000)  # about 40 rows a chunk
+
+    chunked = encode_framed_examples(batch, ENCODER)
+
+    assert chunked == whole
+    parsed = _parsed(_records(chunked), columns)
+    assert list(parsed["x"]) == list(range(1000)) and list(parsed["y"]) == list(np.arange(1000, dtype=np.float32) / 4)
