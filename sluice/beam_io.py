@@ -16,7 +16,8 @@ _CRC = struct.Struct("<I")
 _MASK_DELTA = 0xA282EAD8
 
 
-def _masked_crc(data: bytes) -> int:
+def masked_crc32c(data: bytes) -> int:
+    """The checksum TFRecord files store: CRC32C of `data`, rotated and offset."""
     crc = crc32c(data)
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
@@ -37,11 +38,10 @@ def tfrecord_frames(records: Iterable[bytes]) -> bytes:
         header = headers.get(size)
         if header is None:
             length = _LENGTH.pack(size)
-            header = headers[size] = length + pack_crc(_masked_crc(length))
-        crc = crc32c(record)
+            header = headers[size] = length + pack_crc(masked_crc32c(length))
         append(header)
         append(record)
-        append(pack_crc((((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF))
+        append(pack_crc(masked_crc32c(record)))
     return b"".join(parts)
 
 

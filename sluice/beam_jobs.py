@@ -15,6 +15,7 @@ from sluice.errors import SluiceError
 
 DEFAULT_RUNNER = "DirectRunner"
 DEFAULT_DIRECT_MODE = "in_memory"
+_DIRECT_RUNNER_NAMES = ("direct", "directrunner")
 
 
 def _has_flag(args: Sequence[str], flag: str) -> bool:
@@ -36,7 +37,7 @@ def complete_beam_args(beam_args: Sequence[str] = ()) -> list[str]:
     if not _has_flag(args, "--runner"):
         args.append(f"--runner={DEFAULT_RUNNER}")
     runner = (_flag_value(args, "--runner") or "").lower()
-    if runner in ("direct", "directrunner") and not _has_flag(args, "--direct_running_mode"):
+    if runner in _DIRECT_RUNNER_NAMES and not _has_flag(args, "--direct_running_mode"):
         args.append(f"--direct_running_mode={DEFAULT_DIRECT_MODE}")
     return args
 
@@ -64,7 +65,7 @@ def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = 
     options = pipeline_options(beam_args)
     runner = (options.view_as(StandardOptions).runner or "").lower()
     direct = options.view_as(DirectOptions)
-    if runner in ("direct", "directrunner") and direct.direct_running_mode == "multi_processing":
+    if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing":
         from sluice.warm_workers import warm_workers_runner
 
         count = direct.direct_num_workers if direct.direct_num_workers > 0 else os.cpu_count()

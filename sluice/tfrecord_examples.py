@@ -19,11 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
-from google_crc32c import value as crc32c
 
-from sluice.beam_io import tfrecord_frames
+from sluice.beam_io import masked_crc32c, tfrecord_frames
 
-_MASK_DELTA = 0xA282EAD8
 _MAX_KEY_BYTES = 100  # keeps every length inside an entry to one varint byte
 _LIST_TYPES = (pa.types.is_list, pa.types.is_large_list)
 _CHUNK_BYTES = 8 << 20  # rows encoded together, at most about this many bytes
@@ -51,11 +49,6 @@ def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not more.any():
             return np.stack(columns, axis=1), lengths
         lengths += more
-
-
-def _masked(crcs: np.ndarray) -> np.ndarray:
-    crcs = crcs.astype(np.uint64)
-    return ((((crcs >> np.uint64(15)) | (crcs << np.uint64(17))) + np.uint64(_MASK_DELTA)) & np.uint64(0xFFFFFFFF)).astype("<u4")
 
 
 def _one_value_columns(batch: pa.RecordBatch) -> list[tuple[bytes, np.ndarray]] | None:
@@ -146,12 +139,12 @@ def _framed_rows(columns: list[tuple[bytes, np.ndarray]]) -> bytes:
     lengths = sizes.astype("<u8")
     distinct, which = np.unique(lengths, return_inverse=True)
     framed[:, :8] = lengths.view(np.uint8).reshape(rows, 8)
-    framed[:, 8:12] = _masked(np.array([crc32c(length.tobytes()) for length in distinct], np.uint64))[which].view(np.uint8).reshape(rows, 4)
+    framed[:, 8:12] = np.array([masked_crc32c(length.tobytes()) for length in distinct], "<u4")[which].view(np.uint8).reshape(rows, 4)
     out = framed[keep]  # every record in order, its data CRC not yet filled in
 
     ends = np.cumsum(sizes + 16)
     starts = ends - 4 - sizes
     blob = out.tobytes()  # crc32c reads bytes, not array views
-    crcs = np.fromiter((crc32c(blob[start:end]) for start, end in zip(starts.tolist(), (ends - 4).tolist())), np.uint64, rows)
-    out[(ends - 4)[:, None] + np.arange(4)] = _masked(crcs).view(np.uint8).reshape(rows, 4)
+    crcs = np.fromiter((masked_crc32c(blob[start:end]) for start, end in zip(starts.tolist(), (ends - 4).tolist())), "<u4", rows)
+    out[(ends - 4)[:, None] + np.arange(4)] = crcs.view(np.uint8).reshape(rows, 4)
     return out.tobytes()
