@@ -36,9 +36,9 @@ def baselines_on_test(transform_uri: str, seed: int) -> dict:
     import keras
 
     from sluice.artifacts import read_artifact
-    from sluice.baselines import logistic_regression, majority_class
-    from sluice.fitting import Budget, fit, score, split_reader
-    from sluice.training import model_features
+    from sluice.modeling.baselines import logistic_regression, majority_class
+    from sluice.modeling.fitting import Budget, fit, score, split_reader
+    from sluice.modeling.datasets import model_features
 
     transform = read_artifact(transform_uri)
     features = model_features(transform, LABEL)

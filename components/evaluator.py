@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from sluice.artifacts import Artifact, ArtifactDraft
-from sluice.metrics import binary_metrics
+from sluice.modeling.metrics import binary_metrics
 
 METRICS_FILE = "metrics.json"
 
@@ -46,8 +46,8 @@ def load_metrics(evaluation: Artifact) -> dict:
 
 def score_split(model_dir: str, transform: Artifact, split: str, label: str, batch_size: int):
     """(labels, probabilities) of one transformed split, through the SavedModel."""
-    from sluice.export import load_serving_model, predict_transformed
-    from sluice.training import split_dataset
+    from sluice.modeling.export import load_serving_model, predict_transformed
+    from sluice.modeling.datasets import split_dataset
 
     saved_model = load_serving_model(model_dir)
     labels, probabilities = [], []

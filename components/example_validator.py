@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft, latest_artifact
 from sluice.errors import GateClosed
-from sluice.validation import Finding
+from sluice.validation.findings import Finding
 
 ANOMALIES_FILE = "anomalies.pbtxt"
 SUMMARY_FILE = "summary.json"
@@ -69,9 +69,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import tensorflow_data_validation as tfdv
 
     from components.schema_gen import load_schema
-    from components.statistics_gen import load_split_statistics
-    from sluice.report import feature_distributions, write_report
-    from sluice.validation import check_schema_config, comparison_findings, schema_findings
+    from sluice.validation.statistics import load_split_statistics
+    from sluice.validation.report import feature_distributions, write_report
+    from sluice.validation.findings import check_schema_config, comparison_findings, schema_findings
 
     schema = load_schema(inputs["schema"])
     check_schema_config(schema)

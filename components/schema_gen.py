@@ -34,8 +34,8 @@ def load_schema(schema: Artifact):
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import tensorflow_data_validation as tfdv
 
-    from components.statistics_gen import load_split_statistics
-    from sluice.validation import check_schema_config
+    from sluice.validation.statistics import load_split_statistics
+    from sluice.validation.findings import check_schema_config
 
     if params.reviewed_schema and os.path.exists(params.reviewed_schema):
         # A malformed file, or a skew/drift comparator that can never fire, stops the run here.

@@ -12,8 +12,7 @@ from typing import Mapping, Sequence
 
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.errors import RowCountMismatch
-
-STATS_FILE = "FeatureStats.pb"
+from sluice.validation.statistics import STATS_FILE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,18 +25,12 @@ def split_patterns(examples: Artifact) -> dict[str, str]:
     return {name: examples.file(split["pattern"]) for name, split in examples.properties["splits"].items()}
 
 
-def load_split_statistics(statistics: Artifact, split: str):
-    import tensorflow_data_validation as tfdv
-
-    return tfdv.load_stats_binary(statistics.file(split, STATS_FILE))
-
-
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import tensorflow_data_validation as tfdv
     from tfx_bsl.public import tfxio
 
-    from components.example_gen.columnar import ReadColumnarCopy, type_record_batch_edges
-    from sluice.beam_jobs import new_pipeline, run_and_count
+    from sluice.beam.columnar import ReadColumnarCopy, type_record_batch_edges
+    from sluice.beam.jobs import new_pipeline, run_and_count
 
     examples = inputs["examples"]
     patterns = split_patterns(examples)

@@ -49,7 +49,7 @@ class Params:
 
 def ensemble_members(tuner: Artifact, size: int, direction: str) -> list[dict]:
     """Hyperparameters of the `size` best completed trials with distinct values, best first."""
-    from components.tuner import load_hyperparameters, ranked_trials
+    from components.tuner.component import load_hyperparameters, ranked_trials
 
     members = [load_hyperparameters(tuner)]
     for trial in ranked_trials(tuner, direction) if tuner.properties.get("searched") else []:
@@ -61,10 +61,10 @@ def ensemble_members(tuner: Artifact, size: int, direction: str) -> list[dict]:
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
-    from sluice.export import export_serving_model
-    from sluice.fitting import Budget, fit, score, split_reader
+    from sluice.modeling.export import export_serving_model
+    from sluice.modeling.fitting import Budget, fit, score, split_reader
     from sluice.pipeline import load_object
-    from sluice.training import model_features
+    from sluice.modeling.datasets import model_features
 
     transform = inputs["transform"]
     features = model_features(transform, params.label)

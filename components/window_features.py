@@ -57,8 +57,8 @@ def _counted(aggregate):
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     import apache_beam as beam
 
-    from sluice.beam_jobs import new_pipeline, run_and_count
-    from sluice.windows import WindowAggregates, parse_event
+    from sluice.beam.jobs import new_pipeline, run_and_count
+    from sluice.beam.windows import WindowAggregates, parse_event
 
     pipeline = new_pipeline(beam_args)
     _ = (

@@ -125,8 +125,8 @@ def _print_search(tuner: dict) -> None:
 
 
 def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None:
-    from components.example_gen.rows import CsvFormat
-    from sluice.predict import predict_csv
+    from sluice.data.rows import CsvFormat
+    from sluice.modeling.predict import predict_csv
 
     for p in predict_csv(model_dir, csv_file, CsvFormat(**module.CSV_FORMAT), module.LABEL_KEY, limit=rows):
         features = ", ".join(f"{k}={v}" for k, v in p.features.items())
@@ -144,7 +144,7 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
     def predict() -> None:
         from pathlib import Path
 
-        from sluice.predict import latest_version
+        from sluice.modeling.predict import latest_version
 
         module, config = _load_config(pipeline, home, ())
         model_dir = latest_version(Path(config.serving_root) / module.NAME)
@@ -172,7 +172,7 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
 def validate_command(pipeline, serving_file, overrides, home, beam_args) -> None:
     def validate() -> None:
         from sluice.artifacts import read_artifact
-        from sluice.serving_check import validate_serving
+        from sluice.validation.serving_check import validate_serving
 
         module, config = _load_config(pipeline, home, overrides)
         pipeline_definition = module.create_pipeline(config)
@@ -205,8 +205,8 @@ def schema_group() -> None:
 @click.option("--force", is_flag=True, help="Replace an existing reviewed schema.")
 def freeze_command(pipeline, overrides, home, force) -> None:
     def freeze() -> None:
-        from sluice.schema_tools import freeze as freeze_schema
-        from sluice.serving_check import last_training_statistics
+        from sluice.validation.schema_freeze import freeze as freeze_schema
+        from sluice.validation.serving_check import last_training_statistics
 
         module, config = _load_config(pipeline, home, overrides)
         statistics = last_training_statistics(config.artifact_root, module.NAME)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from sluice.artifacts import ArtifactError, read_artifact, write_artifact
-from sluice.beam_jobs import complete_beam_args
+from sluice.beam.jobs import complete_beam_args
 from sluice.config import ConfigError
 from sluice.errors import GateClosed, SluiceError
 from sluice.pipeline import Component, load_object

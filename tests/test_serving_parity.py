@@ -18,7 +18,7 @@ from components.evaluator import score_split
 SERVE_IN_FRESH_PROCESS = r"""
 import glob, json, sys
 import tensorflow as tf
-from sluice.export import load_serving_model, predict_raw
+from sluice.modeling.export import load_serving_model, predict_raw
 
 model_dir, examples_glob = sys.argv[1], sys.argv[2]
 rows = []

@@ -22,7 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from components.example_gen.rows import CsvFormat, RowError, read_rows, typed_values
+from sluice.data.feature_lists import as_feature_lists
+from sluice.data.rows import CsvFormat, RowError, read_rows, typed_values
 
 BLOCK_ROWS = 50_000
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float32(), "string": pa.binary()}
@@ -234,29 +235,6 @@ def row_keys(table: pa.Table) -> pa.Array:
     """Each row's typed values joined into one string: the key its split is drawn from."""
     texts = [pc.cast(column, pa.string()).fill_null("") for column in table.columns]
     return pc.binary_join_element_wise(*texts, "\x1f").combine_chunks() if texts else pa.array([], pa.string())
-
-
-def as_feature_lists(table: pa.Table, schema: pa.Schema | None = None) -> pa.RecordBatch:
-    """One value per row -> one list per row (null where missing): how TFDV, TFT and tfx_bsl
-    see features. With `schema` (e.g. a TFXIO source's), its columns, order and types."""
-    fields = schema or pa.schema([(name, pa.large_list(_large(table.schema.field(name).type))) for name in table.column_names])
-    lists = []
-    for field in fields:
-        values = table[field.name].combine_chunks().cast(field.type.value_type)
-        present = values.is_valid()
-        if values.null_count:
-            # A missing value is an empty, null list: readers count values by offsets.
-            counts = np.asarray(present, dtype=np.int64)
-            offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int64())
-            values = values.filter(present)
-        else:
-            offsets = pa.array(np.arange(table.num_rows + 1, dtype=np.int64))
-        lists.append(pa.LargeListArray.from_arrays(offsets, values, mask=pc.invert(present)))
-    return pa.RecordBatch.from_arrays(lists, schema=fields)
-
-
-def _large(arrow_type: pa.DataType) -> pa.DataType:
-    return pa.large_binary() if pa.types.is_binary(arrow_type) else arrow_type
 
 
 def encode_examples(table: pa.Table) -> list[bytes]:

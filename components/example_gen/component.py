@@ -43,7 +43,7 @@ from components.example_gen.blocks import (
     row_keys,
     split_indices,
 )
-from components.example_gen.rows import BadInputError, CsvFormat, RowError, is_tfrecord
+from sluice.data.rows import BadInputError, CsvFormat, RowError, is_tfrecord
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
 from sluice.errors import RowCountMismatch
@@ -181,7 +181,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import apache_beam as beam
     import pyarrow.parquet as pq
 
-    from sluice.beam_jobs import new_pipeline, run_and_count
+    from sluice.beam.jobs import new_pipeline, run_and_count
 
     fmt = params.csv_format()
     split_names = params.split_names()

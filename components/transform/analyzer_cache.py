@@ -17,7 +17,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
-from sluice.beam_io import tfrecord_frames
+from sluice.beam.tfrecords import tfrecord_frames
 
 # TFT's own sink names a cache entry's file like this; its reader would find it too.
 _ENTRY_SHARD = "-00000-of-00001.gz"

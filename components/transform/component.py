@@ -64,7 +64,7 @@ def _encode_examples_fn(split: str):
             from apache_beam.metrics import Metrics
             from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 
-            from sluice.tfrecord_examples import encode_framed_examples
+            from sluice.beam.example_encoding import encode_framed_examples
 
             if self._schema is not schema:
                 self._encoder, self._schema = RecordBatchToExamplesEncoder(schema), schema
@@ -83,12 +83,13 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
     from tfx_bsl.public import tfxio
 
-    from components.example_gen.columnar import ReadColumnarCopy, type_record_batch_edges
+    from sluice.beam.columnar import ReadColumnarCopy, type_record_batch_edges
     from components.schema_gen import load_schema
-    from components.statistics_gen import STATS_FILE, split_patterns
+    from components.statistics_gen import split_patterns
+    from sluice.validation.statistics import STATS_FILE
     from components.transform.analyzer_cache import analyze_spans
-    from sluice.beam_io import WriteFramedTFRecords
-    from sluice.beam_jobs import new_pipeline, run_and_count
+    from sluice.beam.tfrecords import WriteFramedTFRecords
+    from sluice.beam.jobs import new_pipeline, run_and_count
     from sluice.pipeline import load_object
 
     examples = inputs["examples"]
@@ -185,7 +186,7 @@ def _keep_pre_transform_statistics(statistics: Artifact | None, examples: Artifa
     exactly the rows transformed (same split names, same example counts)."""
     import shutil
 
-    from components.statistics_gen import STATS_FILE
+    from sluice.validation.statistics import STATS_FILE
 
     if statistics is None:
         return None

@@ -2,7 +2,7 @@
 
 `search_space` declares the keras-tuner hyperparameters (each family's own under a
 condition on `family`); `build_model` turns one set of values into a model of
-`sluice.families`. With the search switched off, every hyperparameter takes its default.
+`sluice.modeling.families`. With the search switched off, every hyperparameter takes its default.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from pipelines.census.features import CATEGORICAL_FEATURE_KEYS
-from sluice import families
-from sluice.modeling import ModelFeatures
+from sluice.modeling import families
+from sluice.modeling.features import ModelFeatures
 
 FAMILIES = ("linear", "dnn", "wide_deep", "gradient_boosted_trees", "random_forest")
 NETWORKS = ["dnn", "wide_deep"]

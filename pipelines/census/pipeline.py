@@ -138,7 +138,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
             ),
             Component(
                 "tuner",
-                "components.tuner:run",
+                "components.tuner.component:run",
                 {"transform": "transform"},
                 {
                     "search_space": "pipelines.census.model:search_space",

@@ -4,8 +4,8 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
-from components.example_gen.columnar import RecordBatchCoder, type_record_batch_edges
-from sluice.beam_jobs import pipeline_options
+from sluice.beam.columnar import RecordBatchCoder, type_record_batch_edges
+from sluice.beam.jobs import pipeline_options
 
 
 class _CountRows(beam.CombineFn):

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from components.example_gen.rows import CsvFormat, Row, encode_example, read_rows, typed_values
+from sluice.data.rows import CsvFormat, Row, encode_example, read_rows, typed_values
 from pipelines.census.features import LABEL_KEY
 from pipelines.census.pipeline import CSV_FORMAT, create_pipeline
 from sluice.artifacts import read_artifact
 from sluice.errors import GateClosed
 from sluice.execute import execute
-from sluice.serving_check import validate_serving
+from sluice.validation.serving_check import validate_serving
 from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, small_census_config
 
 CENSUS = CsvFormat(**CSV_FORMAT)

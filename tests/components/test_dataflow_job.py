@@ -5,7 +5,7 @@ import pytest
 from apache_beam.options.pipeline_options import GoogleCloudOptions
 
 from pipelines.census.pipeline import create_pipeline
-from sluice.beam_jobs import DryRunBuilt
+from sluice.beam.jobs import DryRunBuilt
 from sluice.execute import execute
 
 DATAFLOW_DRY_RUN = [

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from components.example_gen.blocks import Block, _parse_row_by_row, encode_examples, parse_block, read_blocks, row_keys, split_indices
-from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
+from sluice.data.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
 from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
 from sluice.artifacts import fingerprint_dir, read_artifact
 from sluice.config import apply_overrides

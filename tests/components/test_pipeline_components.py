@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
 
-from sluice.metrics import binary_metrics
+from sluice.modeling.metrics import binary_metrics
 from components.example_validator import AnomaliesFound
 from components.schema_gen import SCHEMA_FILE
-from components.tuner import SearchFailed
+from components.tuner.component import SearchFailed
 from sluice.artifacts import read_artifact, write_artifact
 from sluice.errors import GateClosed, RowCountMismatch
 from sluice.execute import execute
@@ -103,7 +103,7 @@ def test_every_trial_is_checked_and_the_best_hyperparameters_kept(artifact):
 
 def untrainable_model(values, features, seed):
     """Builds, but every trial's training fails."""
-    from sluice import families
+    from sluice.modeling import families
 
     def broken_loss(y_true, y_pred):
         raise ValueError("this model cannot be trained")
@@ -116,7 +116,7 @@ def untrainable_model(values, features, seed):
 def test_a_search_with_no_successful_trial_fails_loudly(artifact, tmp_path):
     component = Component(
         "tuner",
-        "components.tuner:run",
+        "components.tuner.component:run",
         {"transform": "transform"},
         {
             "search_space": "pipelines.census.model:search_space",

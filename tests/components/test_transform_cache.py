@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.example_gen.rows import CsvFormat, encode_example, read_rows, typed_values
+from sluice.data.rows import CsvFormat, encode_example, read_rows, typed_values
 from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
 from sluice.artifacts import read_artifact
 from sluice.config import apply_overrides

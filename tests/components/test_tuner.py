@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from components.tuner import Params, make_oracle
+from components.tuner.component import Params, make_oracle
 from sluice.pipeline import Component
-from sluice.trial import TrialRequest, run_trial
+from components.tuner.trial import TrialRequest, run_trial
 from tests.helpers import ROOT
 
 SPACE = "pipelines.census.model:search_space"
@@ -48,7 +48,7 @@ def test_one_seed_gives_one_sequence_of_proposals(oracle_name, tmp_path):
 def tuner_component(**params):
     return Component(
         "tuner",
-        "components.tuner:run",
+        "components.tuner.component:run",
         {"transform": "transform"},
         {"search_space": SPACE, "model_fn": MODEL, "label": "income_bracket", "trial_steps": 5, "eval_every_steps": 5, **params},
     )

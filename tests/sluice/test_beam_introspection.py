@@ -9,8 +9,8 @@ from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import BagStateSpec
 from apache_beam.typehints import decorators
 
-from sluice.beam_introspection import remembered_dofn_specs, remembered_signature, remembered_view_as
-from sluice.beam_jobs import pipeline_options
+from sluice.beam.patches.introspection import remembered_dofn_specs, remembered_signature, remembered_view_as
+from sluice.beam.jobs import pipeline_options
 
 BAG = BagStateSpec("seen", beam.coders.VarIntCoder())
 

@@ -7,8 +7,8 @@ import apache_beam as beam
 import tensorflow as tf
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
-from sluice.beam_io import WriteFramedTFRecords, tfrecord_frames
-from sluice.beam_jobs import new_pipeline, run_and_count
+from sluice.beam.tfrecords import WriteFramedTFRecords, tfrecord_frames
+from sluice.beam.jobs import new_pipeline, run_and_count
 
 
 def _records(count: int, seed: int = 0) -> list[bytes]:

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from components.evaluator import score_split
-from sluice import families
-from sluice.baselines import majority_class
-from sluice.export import export_serving_model, load_serving_model, predict_raw, predict_transformed
-from sluice.fitting import Budget, fit, split_reader
-from sluice.training import model_features
+from sluice.modeling import families
+from sluice.modeling.baselines import majority_class
+from sluice.modeling.export import export_serving_model, load_serving_model, predict_raw, predict_transformed
+from sluice.modeling.fitting import Budget, fit, split_reader
+from sluice.modeling.datasets import model_features
 
 
 def transformed_batch(transform, rows=64):

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from pipelines.census.pipeline import CensusConfig, create_pipeline
-from sluice.beam_jobs import complete_beam_args
+from sluice.beam.jobs import complete_beam_args
 from sluice.config import apply_overrides
 from sluice.pipeline import Component, Pipeline, PipelineError
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import tensorflow_data_validation as tfdv
 
-from sluice.schema_tools import SchemaExists, freeze
-from sluice.validation import schema_config_errors
+from sluice.validation.schema_freeze import SchemaExists, freeze
+from sluice.validation.findings import schema_config_errors
 from tests.helpers import ROOT
 
 

@@ -9,9 +9,9 @@ import tensorflow as tf
 from apache_beam.io.tfrecordio import _TFRecordUtil
 from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 
-from sluice.beam_io import tfrecord_frames
-from sluice import tfrecord_examples
-from sluice.tfrecord_examples import encode_framed_examples
+from sluice.beam.tfrecords import tfrecord_frames
+from sluice.beam import example_encoding as tfrecord_examples
+from sluice.beam.example_encoding import encode_framed_examples
 
 ENCODER = RecordBatchToExamplesEncoder()
 INT64 = np.iinfo(np.int64)

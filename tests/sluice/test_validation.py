@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
 
-from sluice.validation import SchemaConfigError, check_schema_config, comparison_findings, schema_config_errors
+from sluice.validation.findings import SchemaConfigError, check_schema_config, comparison_findings, schema_config_errors
 
 
 def jensen_shannon(p, q):

@@ -1,4 +1,4 @@
-"""DirectRunner multi_processing on workers started with the pipeline (sluice.warm_workers)."""
+"""DirectRunner multi_processing on workers started with the pipeline (sluice.beam.warm_workers)."""
 
 import gc
 import json
@@ -11,8 +11,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.metrics import Metrics
 
-from sluice.beam_jobs import new_pipeline, pipeline_options, run_and_count
-from sluice.warm_workers import warm_workers_runner
+from sluice.beam.jobs import new_pipeline, pipeline_options, run_and_count
+from sluice.beam.warm_workers import warm_workers_runner
 from tests.helpers import ROOT
 
 MULTI_PROCESSING_2 = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
@@ -106,7 +106,7 @@ def test_workers_of_a_pipeline_that_never_runs_end_with_it():
 def test_workers_end_when_the_process_that_started_them_dies_without_cleaning_up():
     child = (
         "import json, sys\n"
-        "from sluice.beam_jobs import new_pipeline\n"
+        "from sluice.beam.jobs import new_pipeline\n"
         "from sluice.process import exit_now\n"
         f"pipeline = new_pipeline({MULTI_PROCESSING_2!r})\n"
         "print(json.dumps([pipeline.runner.workers.directory, pipeline.runner.workers.pids]), flush=True)\n"

@@ -6,7 +6,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms.window import TimestampedValue
 
-from sluice.windows import Aggregate, Event, WindowAggregates, parse_event
+from sluice.beam.windows import Aggregate, Event, WindowAggregates, parse_event
 
 EVENTS = [
     Event("a", 1, 10.0), Event("a", 4, 20.0), Event("b", 5, 7.0),   # window [0, 10)

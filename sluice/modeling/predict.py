@@ -6,7 +6,7 @@ import dataclasses
 from itertools import islice
 from pathlib import Path
 
-from components.example_gen.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
+from sluice.data.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +30,7 @@ def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str
     """Scores the first `limit` rows of `csv_file`, sent without their label."""
     from apache_beam.io.filesystems import FileSystems
 
-    from sluice.export import load_serving_model, predict_raw
+    from sluice.modeling.export import load_serving_model, predict_raw
 
     rows = []
     with FileSystems.open(csv_file) as handle:

@@ -2,11 +2,11 @@
 
 The oracle (random search, Bayesian optimisation or Hyperband) proposes points of the
 pipeline's search space; each trial builds, trains and scores its model in a fresh
-process (`sluice.trial`), so memory does not grow over a long search, and records its
+process (`components.tuner.trial`), so memory does not grow over a long search, and records its
 validation metrics, parameter count and single-row latency. The search stops at
 `max_trials` or `max_minutes`. Every trial's status is checked: a search in which no
 trial succeeded fails with the trials' errors. With `workers` > 1, trials run side by
-side in worker processes fed by keras-tuner's chief/worker service (`sluice.search`).
+side in worker processes fed by keras-tuner's chief/worker service (`components.tuner.search`).
 
 Resume: the oracle's state lives beside the run (`<run>/.tuner.search/`) and is
 snapshotted after every finished trial; a search killed mid-way and started again (same
@@ -30,7 +30,7 @@ from typing import Any, Mapping, Sequence
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
 from sluice.errors import SluiceError
-from sluice.search import SearchState, SearchStopped, run_with_workers, trial_loop
+from components.tuner.search import SearchState, SearchStopped, run_with_workers, trial_loop
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
 TRIALS_FILE = "trials.json"
@@ -147,7 +147,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         else:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
-            run_with_workers(oracle, params.workers, "components.tuner", request, after_trial)
+            run_with_workers(oracle, params.workers, "components.tuner.component", request, after_trial)
     except SearchStopped as stopped:
         raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
 
@@ -210,7 +210,7 @@ def _budget(params: Params, steps: int) -> dict:
 
 
 def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
-    from sluice.trial import TrialRequest, run_trial_in_child
+    from components.tuner.trial import TrialRequest, run_trial_in_child
 
     values = dict(trial.hyperparameters.values)
     epochs = values.get("tuner/epochs")
@@ -263,10 +263,10 @@ def _trial_errors(trials: list[dict]) -> str:
 
 def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
     """Majority class and logistic regression, scored like the trials."""
-    from sluice.trial import TrialRequest, run_trial_in_child
+    from components.tuner.trial import TrialRequest, run_trial_in_child
 
     request = TrialRequest(
-        model_fn="sluice.baselines:logistic_regression",
+        model_fn="sluice.modeling.baselines:logistic_regression",
         transform_uri=transform.uri,
         label=params.label,
         values={},
@@ -275,7 +275,7 @@ def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
         folds=params.folds,
     )
     logistic = run_trial_in_child(request)
-    majority = run_trial_in_child(dataclasses.replace(request, model_fn="sluice.baselines:majority_class"))
+    majority = run_trial_in_child(dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class"))
     return {
         "majority_class": majority.get("metrics", majority),
         "logistic_regression": logistic.get("metrics", logistic),
@@ -306,7 +306,7 @@ def _work() -> None:
     """A worker process of a parallel search: trials from the chief's oracle until it stops."""
     from sluice.artifacts import read_artifact
     from sluice.process import exit_now, quiet_library_noise
-    from sluice.search import oracle_client
+    from components.tuner.search import oracle_client
 
     quiet_library_noise()
     request = json.loads(sys.stdin.read())

@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from sluice.artifacts import Artifact
-from sluice.families import is_forest
-from sluice.metrics import binary_metrics
+from sluice.modeling.families import is_forest
+from sluice.modeling.metrics import binary_metrics
 
 _FOREST_BATCH = 4096
 
@@ -108,7 +108,7 @@ def single_row_latency_ms(model, dataset, repeats: int = 30) -> float:
 
 def split_reader(transform: Artifact, split: str, label: str, keep: Callable | None = None):
     """A function (batch_size, shuffle, repeat, seed) -> dataset of one transformed split."""
-    from sluice.training import split_dataset
+    from sluice.modeling.datasets import split_dataset
 
     def read(batch_size: int, shuffle: bool, repeat: bool, seed: int | None):
         return split_dataset(transform, split, label, batch_size, shuffle=shuffle, repeat=repeat, seed=seed, keep=keep)
@@ -145,7 +145,7 @@ def train_and_score(
         metrics = score(model, validation)
         return model, {**_cost(model, validation), "metrics": metrics, **trained}
 
-    from sluice.training import in_fold
+    from sluice.modeling.datasets import in_fold
 
     fold_metrics = []
     for fold in range(folds):

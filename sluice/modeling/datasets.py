@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sluice.artifacts import Artifact
-from sluice.modeling import ModelFeatures, transformed_dataset
+from sluice.modeling.features import ModelFeatures, transformed_dataset
 
 
 def transform_output(transform: Artifact):

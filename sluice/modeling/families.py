@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sluice.modeling import ModelFeatures
+from sluice.modeling.features import ModelFeatures
 
 KERAS_FAMILIES = ("linear", "dnn", "wide_deep")
 FOREST_FAMILIES = ("gradient_boosted_trees", "random_forest")

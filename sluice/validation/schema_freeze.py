@@ -29,7 +29,7 @@ def frozen_schema(train_statistics, label: str):
     import tensorflow_data_validation as tfdv
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    from sluice.validation import feature_statistics
+    from sluice.validation.findings import feature_statistics
 
     schema = tfdv.infer_schema(train_statistics, infer_feature_shape=True)
     schema.default_environment.extend(["TRAINING", "SERVING"])
@@ -58,7 +58,7 @@ def freeze(statistics: Artifact, label: str, target: str | Path, force: bool = F
     import tensorflow_data_validation as tfdv
     from google.protobuf import text_format
 
-    from components.statistics_gen import load_split_statistics
+    from sluice.validation.statistics import load_split_statistics
 
     target = Path(target)
     if target.exists() and not force:

@@ -6,7 +6,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 import pyarrow as pa
 
-from components.example_gen.blocks import as_feature_lists
+from sluice.data.feature_lists import as_feature_lists
 
 
 class RecordBatchCoder(beam.coders.Coder):

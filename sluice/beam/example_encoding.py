@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from sluice.beam_io import masked_crc32c, tfrecord_frames
+from sluice.beam.tfrecords import masked_crc32c, tfrecord_frames
 
 _MAX_KEY_BYTES = 100  # keeps every length inside an entry to one varint byte
 _LIST_TYPES = (pa.types.is_list, pa.types.is_large_list)

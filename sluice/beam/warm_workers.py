@@ -10,7 +10,7 @@ DirectRunner does in multi_processing mode, with one change: each worker slot th
 opens is handed to one of those processes.
 
 How a slot is handed over: the runner starts its worker command, here
-`python -m sluice.warm_workers attach DIR`. That short-lived process claims one warm
+`python -m sluice.beam.warm_workers attach DIR`. That short-lived process claims one warm
 process (a claim file made with O_EXCL), sends it the environment Beam gave the slot (the
 control, logging and options descriptors) over that process's Unix socket, and waits for
 the worker's exit code, which it exits with, so the runner sees what a worker of its own
@@ -142,7 +142,7 @@ def _serve(socket_path: str, parent_pid: int, imports: Sequence[str]) -> None:
     server.listen(1)
     from apache_beam.runners.worker import sdk_worker_main
 
-    from sluice import beam_introspection
+    from sluice.beam.patches import introspection as beam_introspection
 
     beam_introspection.install()
     for module in imports:

@@ -37,7 +37,7 @@ def last_training_statistics(artifact_root: str, pipeline: str) -> Artifact:
 
 def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tuple[Component, Component, Component]:
     """ExampleGen, StatisticsGen and ExampleValidator set up for one serving file."""
-    from components.example_gen.rows import CsvFormat, serving_format
+    from sluice.data.rows import CsvFormat, serving_format
 
     example_gen = pipeline.component("example_gen")
     fmt = serving_format(CsvFormat(**example_gen.params["format"]), label)

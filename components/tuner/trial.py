@@ -11,7 +11,7 @@ import dataclasses
 import time
 from typing import Any, Mapping
 
-from sluice.fitting import Budget
+from sluice.modeling.fitting import Budget
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +40,9 @@ class TrialRequest:
 def run_trial(request: TrialRequest) -> dict[str, Any]:
     """Trains and scores one model; returns its metrics, size, latency, seconds and when it ran."""
     from sluice.artifacts import read_artifact
-    from sluice.fitting import train_and_score
+    from sluice.modeling.fitting import train_and_score
     from sluice.pipeline import load_object
-    from sluice.training import model_features
+    from sluice.modeling.datasets import model_features
 
     started, started_at = time.monotonic(), time.time()
     transform = read_artifact(request.transform_uri)
@@ -63,7 +63,7 @@ def run_trial_in_child(request: TrialRequest) -> dict[str, Any]:
     """`run_trial` in a fresh process; {"error": ...} when the trial raised or died."""
     from sluice.process import call_in_child
 
-    return call_in_child("sluice.trial", dataclasses.asdict(request))
+    return call_in_child("components.tuner.trial", dataclasses.asdict(request))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     """PipelineOptions for one Beam step, from the user's arguments plus Sluice's defaults."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from sluice import beam_introspection
+    from sluice.beam.patches import introspection as beam_introspection
 
     beam_introspection.install()
     return PipelineOptions(complete_beam_args(beam_args))
@@ -55,7 +55,7 @@ def pipeline_options(beam_args: Sequence[str] = ()):
 def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = ()):
     """A Beam pipeline for one step, with `pipeline_options(beam_args)`; run it with `run_and_count`.
 
-    Under DirectRunner multi_processing, the job's workers start now (`sluice.warm_workers`)
+    Under DirectRunner multi_processing, the job's workers start now (`sluice.beam.warm_workers`)
     and import `worker_imports` (the libraries the step's DoFns use) while the step builds
     its pipeline, instead of after it, in the job's first stages.
     """
@@ -66,7 +66,7 @@ def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = 
     runner = (options.view_as(StandardOptions).runner or "").lower()
     direct = options.view_as(DirectOptions)
     if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing":
-        from sluice.warm_workers import warm_workers_runner
+        from sluice.beam.warm_workers import warm_workers_runner
 
         count = direct.direct_num_workers if direct.direct_num_workers > 0 else os.cpu_count()
         return beam.Pipeline(runner=warm_workers_runner(count, worker_imports), options=options)

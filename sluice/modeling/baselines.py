@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from sluice import families
-from sluice.modeling import ModelFeatures
+from sluice.modeling import families
+from sluice.modeling.features import ModelFeatures
 
 
 def majority_class(values: Mapping, features: ModelFeatures, seed: int):

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 import jinja2
 
-from sluice.validation import Finding, feature_distribution
+from sluice.validation.findings import Finding, feature_distribution
 
 _TEMPLATE = jinja2.Template(
     """<!doctype html>

@@ -1,0 +1,1 @@
+"""Models from a Transform artifact: features, datasets, families, baselines, fitting, metrics, export, prediction."""

@@ -1,0 +1,1 @@
+"""Data validation: findings from TFDV statistics, reports, schema freezing, serving-data checks."""
