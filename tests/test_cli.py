@@ -1,17 +1,10 @@
 """The `sluice` console script as a user runs it: real processes, real exit codes."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, ROOT, SMALL_CENSUS_OVERRIDES
+import pytest
 
-SLUICE = str(Path(sys.executable).parent / "sluice")
-
-
-def sluice(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([SLUICE, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, SHARED_RUN_BEAM_ARGS, sluice
 
 
 def test_help_lists_the_commands_and_list_names_the_pipelines():
@@ -21,34 +14,27 @@ def test_help_lists_the_commands_and_list_names_the_pipelines():
     assert "census" in sluice("list").stdout.split()
 
 
-def test_run_exits_zero_and_passes_beam_options_to_every_beam_step(tmp_path):
-    overrides = [arg for setting in SMALL_CENSUS_OVERRIDES for arg in ("-o", setting)]
-    completed = sluice(
-        "run", "census", "--home", str(tmp_path), *overrides, "-o", "tuner.max_trials=1",
-        "--direct_running_mode=multi_processing", "--direct_num_workers=2",
-    )
-    # TFT work crashes a normal interpreter exit (139); the CLI must report the real outcome.
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    out = completed.stdout
-    for component in ("example_gen", "statistics_gen", "transform", "trainer", "evaluator", "pusher"):
+def test_run_exits_zero_prints_its_summary_and_passes_beam_options_to_every_beam_step(census_run):
+    config, result = census_run
+    out = census_run.completed.stdout
+    for component in ("example_gen", "statistics_gen", "transform", "tuner", "trainer", "evaluator", "pusher"):
         assert component in out
     assert "Test metrics (300 examples): accuracy=" in out
-    assert f"Pushed SavedModel: {tmp_path}/serving/census/" in out
+    assert f"Pushed SavedModel: {config.home}/serving/census/" in out
     assert "P(income_bracket = >50K) = " in out and "actual: <=50K" in out
 
-    (run_dir,) = (tmp_path / "artifacts" / "census").iterdir()
     properties = {}
     for component in ("example_gen", "statistics_gen", "transform"):
-        properties[component] = json.loads((run_dir / component / "artifact.json").read_text())["properties"]
-        assert "--direct_running_mode=multi_processing" in properties[component]["beam_args"]
-        assert "--direct_num_workers=2" in properties[component]["beam_args"]
-    # Under multi_processing too, every stage saw exactly the rows ExampleGen wrote.
+        properties[component] = json.loads(open(f"{result.uri(component)}/artifact.json").read())["properties"]
+        for arg in SHARED_RUN_BEAM_ARGS:
+            assert arg in properties[component]["beam_args"]
     for split, info in properties["example_gen"]["splits"].items():
         assert properties["statistics_gen"]["splits"][split]["num_examples"] == info["rows"]
         assert properties["transform"]["splits"][split]["rows"] == info["rows"]
     assert properties["example_gen"]["rows"] == {"read": 900, "written": 900, "rejected": 0}
 
 
+@pytest.mark.beam
 def test_bad_input_exits_one_with_file_row_and_column(tmp_path):
     lines = CENSUS_SAMPLE_TRAIN.read_text().splitlines(keepends=True)
     lines[9] = lines[9].replace(" 40,", " many,", 1)

@@ -263,7 +263,7 @@ def _trial_errors(trials: list[dict]) -> str:
 
 def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
     """Majority class and logistic regression, scored like the trials."""
-    from components.tuner.trial import TrialRequest, run_trial_in_child
+    from components.tuner.trial import TrialRequest, run_trials_in_child
 
     request = TrialRequest(
         model_fn="sluice.modeling.baselines:logistic_regression",
@@ -274,8 +274,9 @@ def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
         seed=params.seed,
         folds=params.folds,
     )
-    logistic = run_trial_in_child(request)
-    majority = run_trial_in_child(dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class"))
+    logistic, majority = run_trials_in_child(
+        [request, dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class")]
+    )
     return {
         "majority_class": majority.get("metrics", majority),
         "logistic_regression": logistic.get("metrics", logistic),

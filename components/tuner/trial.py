@@ -61,12 +61,36 @@ def run_trial(request: TrialRequest) -> dict[str, Any]:
 
 def run_trial_in_child(request: TrialRequest) -> dict[str, Any]:
     """`run_trial` in a fresh process; {"error": ...} when the trial raised or died."""
+    return run_trials_in_child([request])[0]
+
+
+def run_trials_in_child(requests: list[TrialRequest]) -> list[dict[str, Any]]:
+    """`run_trial` of each request, one after the other in one fresh process.
+
+    For small models trained together (the baselines), where importing TensorFlow once
+    costs more than the training. Each record is {"error": ...} when its trial raised;
+    all are when the process died.
+    """
     from sluice.process import call_in_child
 
-    return call_in_child("components.tuner.trial", dataclasses.asdict(request))
+    reply = call_in_child("components.tuner.trial", {"requests": [dataclasses.asdict(r) for r in requests]})
+    return reply["records"] if "records" in reply else [reply] * len(requests)
+
+
+def _run_requests(message: dict) -> dict:
+    import traceback
+
+    records = []
+    for request in message["requests"]:
+        try:
+            records.append(run_trial(TrialRequest(**request)))
+        except Exception as error:  # the next request still runs; this one reports why it failed
+            traceback.print_exc()
+            records.append({"error": f"{type(error).__name__}: {error}"})
+    return {"records": records}
 
 
 if __name__ == "__main__":
     from sluice.process import answer_parent
 
-    answer_parent(lambda request: run_trial(TrialRequest(**request)))
+    answer_parent(_run_requests)

@@ -3,6 +3,7 @@
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
+import pytest
 
 from sluice.beam.columnar import RecordBatchCoder, type_record_batch_edges
 from sluice.beam.jobs import pipeline_options
@@ -40,6 +41,7 @@ def _fan_in_edges(pipeline) -> dict:
     return found
 
 
+@pytest.mark.beam
 def test_hot_key_fanout_edges_carry_record_batches_typed_and_count_every_row():
     pipeline = beam.Pipeline(options=pipeline_options())
     counts = (

@@ -1,9 +1,13 @@
 """Validation catches injected problems, names them, and lets clean data through.
 
-Serving files are built from the held-out sample rows and checked with `validate_serving`
-against the training statistics of the shared census run, as `sluice validate` does.
+Clean serving files, built from the held-out sample rows, go through `validate_serving`
+(ExampleGen, StatisticsGen and the validator, as `sluice validate` runs them) against the
+training statistics of the shared census run. Each injected problem is about the
+comparison, so its serving statistics are computed in memory by TFDV from the same
+tf.Examples, and the pipeline's real serving validator compares them.
 """
 
+import dataclasses
 import io
 import json
 import statistics
@@ -18,8 +22,10 @@ from pipelines.census.pipeline import CSV_FORMAT, create_pipeline
 from sluice.artifacts import read_artifact
 from sluice.errors import GateClosed
 from sluice.execute import execute
-from sluice.validation.serving_check import validate_serving
-from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, small_census_config
+from sluice.artifacts import write_artifact
+from sluice.validation.serving_check import SERVING_SPLIT, serving_components, validate_serving
+from sluice.validation.statistics import STATS_FILE
+from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN
 
 CENSUS = CsvFormat(**CSV_FORMAT)
 
@@ -45,13 +51,37 @@ def check(census_run, serving_file):
     return validate_serving(create_pipeline(config), config.artifact_root, serving_file, LABEL_KEY)
 
 
-def blocking_findings(census_run, serving_file) -> list[dict]:
+def statistics_in_memory(directory: Path, split: str, rows: list[dict], fmt: CsvFormat = CENSUS) -> Path:
+    """A statistics artifact holding `split`: TFDV's statistics of the rows' tf.Examples,
+    computed in this process as StatisticsGen would compute them on Beam."""
+    import tensorflow_data_validation as tfdv
+    from tensorflow_data_validation.statistics.stats_impl import generate_statistics_in_memory
+    from tfx_bsl.coders.example_coder import ExamplesToRecordBatchDecoder
+
+    batch = ExamplesToRecordBatchDecoder().DecodeBatch([encode_example(values, fmt) for values in rows])
+    with write_artifact(directory, type="Statistics", producer="test") as draft:
+        stats = generate_statistics_in_memory(batch, tfdv.StatsOptions())
+        with open(draft.file(split, STATS_FILE), "wb") as handle:
+            handle.write(stats.SerializeToString())
+        draft.properties["splits"] = {split: {"num_examples": len(rows), "file": f"{split}/{STATS_FILE}"}}
+    return directory
+
+
+def blocking_findings(census_run, tmp_path: Path, rows: list[dict], fmt: CsvFormat = CENSUS) -> list[dict]:
+    """The serving validator's blocking findings on `rows`; its artifact is sealed although the gate closed."""
+    config, result = census_run
+    validator = serving_components(create_pipeline(config), "unused.csv", LABEL_KEY)[2]
+    inputs = {
+        "statistics": str(statistics_in_memory(tmp_path / "serving_statistics", SERVING_SPLIT, rows, fmt)),
+        "schema": result.uri("schema_gen"),
+        "baseline": result.uri("statistics_gen"),
+    }
+    validator = dataclasses.replace(validator, inputs={k: v for k, v in validator.inputs.items() if k in inputs})
     with pytest.raises(GateClosed) as raised:
-        check(census_run, serving_file)
-    config, _ = census_run
-    (validator,) = sorted(Path(config.artifact_root, "census.serving").glob("*/serving_validator"), key=lambda p: p.stat().st_mtime)[-1:]
-    summary = json.loads((validator / "summary.json").read_text())
-    assert (validator / "report.html").exists() and summary["blocking"] > 0  # sealed although the gate closed
+        execute(validator, tmp_path / "run", inputs)
+    sealed = tmp_path / "run" / validator.name
+    summary = json.loads((sealed / "summary.json").read_text())
+    assert (sealed / "report.html").exists() and summary["blocking"] > 0
     blocking = [f for f in summary["findings"] if f["blocking"]]
     for finding in blocking:
         assert finding["feature"] in str(raised.value)
@@ -80,7 +110,7 @@ def test_numeric_shifted_by_one_standard_deviation_is_skew(census_run, tmp_path)
     rows = without_label(sample_rows(CENSUS_SAMPLE_TEST))
     shift = round(statistics.pstdev(r["age"] for r in sample_rows(CENSUS_SAMPLE_TRAIN)))
     shifted = [{**r, "age": r["age"] + shift} for r in rows]
-    (finding,) = [f for f in blocking_findings(census_run, write_serving(tmp_path / "s.tfrecord", shifted)) if f["check"] == "skew"]
+    (finding,) = [f for f in blocking_findings(census_run, tmp_path, shifted) if f["check"] == "skew"]
     assert finding["feature"] == "age" and finding["measure"] == "Jensen-Shannon divergence"
     assert finding["value"] > finding["threshold"] == 0.1
     assert finding["distributions"]["train"]["kind"] == "histogram" and finding["distributions"]["serving"]["mean"] > finding["distributions"]["train"]["mean"]
@@ -89,7 +119,7 @@ def test_numeric_shifted_by_one_standard_deviation_is_skew(census_run, tmp_path)
 def test_new_category_on_a_fifth_of_rows_is_named(census_run, tmp_path):
     rows = without_label(sample_rows(CENSUS_SAMPLE_TEST))
     changed = [{**r, "occupation": "Astronaut"} if i % 5 == 0 else r for i, r in enumerate(rows)]
-    findings = blocking_findings(census_run, write_serving(tmp_path / "c.tfrecord", changed))
+    findings = blocking_findings(census_run, tmp_path, changed)
     kinds = {(f["check"], f["feature"]) for f in findings}
     assert ("schema", "occupation") in kinds and ("skew", "occupation") in kinds
     schema_finding = next(f for f in findings if f["check"] == "schema")
@@ -100,12 +130,12 @@ def test_new_category_on_a_fifth_of_rows_is_named(census_run, tmp_path):
 
 def test_dropped_column_is_named(census_run, tmp_path):
     rows = [{k: v for k, v in r.items() if k != "hours_per_week"} for r in without_label(sample_rows(CENSUS_SAMPLE_TEST))]
-    findings = blocking_findings(census_run, write_serving(tmp_path / "d.tfrecord", rows))
+    findings = blocking_findings(census_run, tmp_path, rows)
     assert any(f["feature"] == "hours_per_week" and f["check"] == "schema" and "dropped" in f["kind"].lower() for f in findings)
 
 
 def test_label_present_in_serving_data_is_named(census_run, tmp_path):
-    findings = blocking_findings(census_run, write_serving(tmp_path / "l.tfrecord", sample_rows(CENSUS_SAMPLE_TEST)))
+    findings = blocking_findings(census_run, tmp_path, sample_rows(CENSUS_SAMPLE_TEST))
     (finding,) = [f for f in findings if f["feature"] == LABEL_KEY]
     assert "not in the environment SERVING" in finding["description"]
 
@@ -113,27 +143,27 @@ def test_label_present_in_serving_data_is_named(census_run, tmp_path):
 def test_type_change_is_named(census_run, tmp_path):
     as_text = CsvFormat(**{**CSV_FORMAT, "columns": [[n, "string" if n == "age" else k] for n, k in CSV_FORMAT["columns"]]})
     rows = [{**r, "age": str(r["age"])} for r in without_label(sample_rows(CENSUS_SAMPLE_TEST))]
-    findings = blocking_findings(census_run, write_serving(tmp_path / "t.tfrecord", rows, as_text))
+    findings = blocking_findings(census_run, tmp_path, rows, as_text)
     assert any(f["feature"] == "age" and "Expected data of type: INT but got STRING" in f["description"] for f in findings)
 
 
-def test_drift_compares_a_new_span_with_the_previous_one(tmp_path):
-    shifted = tmp_path / "next_span.data"
-    shifted.write_text("".join(
-        line.replace(line.split(",", 1)[0], str(int(line.split(",", 1)[0]) + 15), 1) + "\n"
-        for line in CENSUS_SAMPLE_TRAIN.read_text().splitlines()
-    ))
-    uris = {}
-    for run, train_file in (("span1", CENSUS_SAMPLE_TRAIN), ("span2", shifted)):
-        pipeline = create_pipeline(small_census_config(tmp_path, f"data.train_file={train_file}"))
-        for name in ("example_gen", "statistics_gen", "schema_gen", "example_validator"):
-            component = pipeline.component(name)
-            inputs = {arg: uris[upstream] for arg, upstream in component.inputs.items()}
-            if run == "span2" and name == "example_validator":
-                with pytest.raises(GateClosed, match="split 'train', feature 'age': drift, Jensen-Shannon divergence"):
-                    execute(component, tmp_path / run, inputs)
-            else:
-                uris[name] = execute(component, tmp_path / run, inputs).uri
+def test_drift_compares_a_new_span_with_the_previous_one(census_run, tmp_path):
+    config, result = census_run
+    rows = sample_rows(CENSUS_SAMPLE_TRAIN)
+    spans = {"span1": rows, "span2": [{**r, "age": r["age"] + 15} for r in rows]}
+    drift_only = dataclasses.replace(
+        create_pipeline(config).component("example_validator"),
+        inputs={"statistics": "statistics_gen", "schema": "schema_gen"},
+        params={"splits": [], "drift_split": "train", "warn_only": []},
+    )
+    for run, span_rows in spans.items():
+        span_statistics = statistics_in_memory(tmp_path / run / "statistics_gen", "train", span_rows)
+        inputs = {"statistics": str(span_statistics), "schema": result.uri("schema_gen")}
+        if run == "span2":
+            with pytest.raises(GateClosed, match="split 'train', feature 'age': drift, Jensen-Shannon divergence"):
+                execute(drift_only, tmp_path / run, inputs)
+        else:
+            execute(drift_only, tmp_path / run, inputs)
     first = read_artifact(tmp_path / "span1" / "example_validator")
     assert first.properties["drift_compared_with"] is None  # nothing before the first span
     second = read_artifact(tmp_path / "span2" / "example_validator")
@@ -145,7 +175,7 @@ def test_missing_rate_above_the_presence_constraint_is_named(census_run, tmp_pat
     rows = without_label(sample_rows(CENSUS_SAMPLE_TEST))
     # The reviewed schema allows occupation to be unknown in at most 10% of rows; here 1 in 3.
     thinned = [{k: v for k, v in r.items() if k != "occupation"} if i % 3 == 0 else r for i, r in enumerate(rows)]
-    findings = blocking_findings(census_run, write_serving(tmp_path / "m.tfrecord", thinned))
+    findings = blocking_findings(census_run, tmp_path, thinned)
     (finding,) = [f for f in findings if f["feature"] == "occupation" and f["check"] == "schema"]
     assert "0.9" in finding["description"]
 

@@ -100,6 +100,7 @@ def _example_gen(train_file, test_file, max_reject_fraction=0.0) -> Component:
     return create_pipeline(config).component("example_gen")
 
 
+@pytest.mark.beam
 def test_example_gen_writes_every_row_to_one_split(tmp_path):
     outcome = execute(_example_gen(CENSUS_SAMPLE_TRAIN, CENSUS_SAMPLE_TRAIN), tmp_path / "run", {})
     splits = read_artifact(outcome.uri).properties["splits"]
@@ -108,6 +109,7 @@ def test_example_gen_writes_every_row_to_one_split(tmp_path):
     assert written == splits["train"]["rows"]
 
 
+@pytest.mark.beam
 @pytest.mark.parametrize(
     "corrupt, message",
     [
@@ -134,6 +136,7 @@ def test_bad_input_stops_example_gen_and_keeps_the_good_run(tmp_path, corrupt, m
     assert fingerprint_dir(good.uri) == good_fingerprint
 
 
+@pytest.mark.beam
 def test_malformed_rows_within_the_allowed_share_are_listed_exactly(tmp_path):
     lines = CENSUS_SAMPLE_TRAIN.read_text().splitlines(keepends=True)
     lines[9] = lines[9].replace(" 40,", " forty,", 1)  # row 10: not a number

@@ -7,6 +7,7 @@ import glob
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
+import pytest
 
 from sluice.data.rows import CsvFormat, encode_example, read_rows, typed_values
 from pipelines.census.pipeline import CSV_FORMAT, CensusConfig, create_pipeline
@@ -14,6 +15,8 @@ from sluice.artifacts import read_artifact
 from sluice.config import apply_overrides
 from sluice.execute import execute
 from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN
+
+pytestmark = pytest.mark.beam
 
 
 def write_spans(directory, count):

@@ -76,7 +76,7 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(artifact, tmp_p
     from sluice.artifacts import read_artifact
     from sluice.execute import execute
 
-    component = tuner_component(max_trials=3)
+    component = tuner_component(max_trials=2)
     run_dir = tmp_path / "run"
     transform = artifact("transform").uri
     child = subprocess.Popen(
@@ -95,9 +95,9 @@ def test_a_killed_search_resumes_without_redoing_finished_trials(artifact, tmp_p
 
     tuner = read_artifact(execute(component, run_dir, {"transform": transform}).uri)
     assert tuner.properties["trials_restored"] == len(finished_before)
-    assert tuner.properties["trials_run_now"] == 3 - len(finished_before)
+    assert tuner.properties["trials_run_now"] == 2 - len(finished_before) >= 1
     trials = {f"trial_{t['trial_id']}": t for t in json.loads((tuner.path / "trials.json").read_text())}
-    assert len(trials) == 3 and all(t["status"] == "COMPLETED" for t in trials.values())
+    assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials.values())
     for name, before in finished_before.items():
         assert trials[name]["score"] == pytest.approx(before["score"])
         assert trials[name]["hyperparameters"] == {k: v for k, v in before["hyperparameters"]["values"].items() if not k.startswith("tuner/")}
@@ -117,9 +117,9 @@ def test_two_workers_run_trials_side_by_side_through_the_chief(artifact, tmp_pat
     from sluice.artifacts import read_artifact
     from sluice.execute import execute
 
-    tuner = read_artifact(execute(tuner_component(max_trials=4, workers=2), tmp_path, {"transform": artifact("transform").uri}).uri)
+    tuner = read_artifact(execute(tuner_component(max_trials=2, workers=2), tmp_path, {"transform": artifact("transform").uri}).uri)
     trials = json.loads((tuner.path / "trials.json").read_text())
-    assert [t["trial_id"] for t in trials] == ["0", "1", "2", "3"]
+    assert [t["trial_id"] for t in trials] == ["0", "1"]
     assert all(t["status"] == "COMPLETED" for t in trials)
     spans = sorted((t["started_at"], t["ended_at"]) for t in trials)
     assert any(later_start < earlier_end for (_, earlier_end), (later_start, _) in zip(spans, spans[1:]))

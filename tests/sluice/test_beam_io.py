@@ -6,6 +6,7 @@ import random
 import apache_beam as beam
 import tensorflow as tf
 from apache_beam.io.tfrecordio import _TFRecordUtil
+import pytest
 
 from sluice.beam.tfrecords import WriteFramedTFRecords, tfrecord_frames
 from sluice.beam.jobs import new_pipeline, run_and_count
@@ -27,6 +28,7 @@ def test_frames_are_the_bytes_beams_writer_writes():
     assert tfrecord_frames([]) == b""
 
 
+@pytest.mark.beam
 def test_a_beam_job_writes_every_record_of_every_batch_once(tmp_path):
     batches = [_records(50, seed) for seed in range(7)]
     pipeline = new_pipeline()

@@ -1,8 +1,9 @@
 """Every preprocessing helper gives the same values in training and at serving.
 
-Each case analyzes a few rows with TFT on Beam (the Transform path), then feeds the same
-rows, as serialized raw tf.Example, to the saved transform graph (the serving path) and
-demands identical outputs; a second check pins what the statistics were.
+One TFT analysis on Beam (the Transform path) computes every helper's output over a few
+rows; the same rows, as serialized raw tf.Example, go through the saved transform graph
+(the serving path), and each case demands identical outputs and pins what the statistics
+were.
 """
 
 import numpy as np
@@ -13,6 +14,8 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
 from sluice import preprocessing as pp
+
+pytestmark = [pytest.mark.beam, pytest.mark.xdist_group("preprocessing_library")]  # one TFT analysis per module
 
 RAW_SPEC = {
     "x": tf.io.VarLenFeature(tf.float32),  # may be missing
@@ -81,34 +84,48 @@ CASES = {
 }
 
 
+def all_helpers(inputs):
+    """Every case's output, the tf-idf pair and the integer outputs, in one preprocessing_fn."""
+    outputs = {name: make(inputs)["o"] for name, (make, _) in CASES.items()}
+    outputs["tfidf_ids"], outputs["tfidf_weights"] = pp.tfidf(inputs["text"], vocab_size=20)
+    outputs["ids_bucketized"] = pp.bucketize(inputs["n"], [4, 10])
+    outputs["ids_hashed"] = pp.hashed(inputs["c"], 8)
+    outputs["ids_vocabulary"] = pp.vocabulary(inputs["c"], num_oov_buckets=2)
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def analyzed(tmp_path_factory):
+    """One TFT analysis of every helper: (Beam outputs, saved-graph outputs, output dir)."""
+    out = tmp_path_factory.mktemp("preprocessing")
+    batch_rows, served = train_and_serve(all_helpers, out)
+    return batch_rows, served, out
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_helper_gives_the_same_values_in_training_and_at_serving(name, tmp_path):
-    preprocessing_fn, check = CASES[name]
-    batch_rows, served = train_and_serve(preprocessing_fn, tmp_path)
-    trained = assert_identical(batch_rows, served, "o")
+def test_helper_gives_the_same_values_in_training_and_at_serving(name, analyzed):
+    batch_rows, served, _ = analyzed
+    _, check = CASES[name]
+    trained = assert_identical(batch_rows, served, name)
     assert check(trained), trained
 
 
-def test_tfidf_weights_are_the_same_in_training_and_at_serving(tmp_path):
-    def preprocessing_fn(inputs):
-        ids, weights = pp.tfidf(inputs["text"], vocab_size=20)
-        return {"ids": ids, "weights": weights}
-
-    batch_rows, served = train_and_serve(preprocessing_fn, tmp_path)
+def test_tfidf_weights_are_the_same_in_training_and_at_serving(analyzed):
+    batch_rows, served, _ = analyzed
     for position, row in enumerate(batch_rows):
-        count = len(row["weights"])
-        np.testing.assert_allclose(row["weights"], served["weights"][position][:count], rtol=1e-6)
-        assert list(row["ids"]) == list(served["ids"][position][:count])
+        count = len(row["tfidf_weights"])
+        assert count > 0
+        np.testing.assert_allclose(row["tfidf_weights"], served["tfidf_weights"][position][:count], rtol=1e-6)
+        assert list(row["tfidf_ids"]) == list(served["tfidf_ids"][position][:count])
     # "the" is in 3 of 5 documents, "end" in 1: the rarer word weighs more in the last row.
-    assert max(batch_rows[3]["weights"]) > min(batch_rows[3]["weights"])
+    assert max(batch_rows[3]["tfidf_weights"]) > min(batch_rows[3]["tfidf_weights"])
 
 
-def test_integer_outputs_record_their_number_of_ids(tmp_path):
-    def preprocessing_fn(inputs):
-        return {"b": pp.bucketize(inputs["n"], [4, 10]), "h": pp.hashed(inputs["c"], 8), "v": pp.vocabulary(inputs["c"], num_oov_buckets=2)}
-
-    train_and_serve(preprocessing_fn, tmp_path)
-    output = tft.TFTransformOutput(str(tmp_path / "out"))
-    assert output.num_buckets_for_transformed_feature("b") == 3
-    assert output.num_buckets_for_transformed_feature("h") == 8
-    assert output.num_buckets_for_transformed_feature("v") == 4 + 2  # red, blue, green, __missing__ + 2 OOV
+def test_integer_outputs_record_their_number_of_ids(analyzed):
+    batch_rows, served, out = analyzed
+    output = tft.TFTransformOutput(str(out / "out"))
+    assert output.num_buckets_for_transformed_feature("ids_bucketized") == 3
+    assert output.num_buckets_for_transformed_feature("ids_hashed") == 8
+    assert output.num_buckets_for_transformed_feature("ids_vocabulary") == 4 + 2  # red, blue, green, __missing__ + 2 OOV
+    for key in ("ids_bucketized", "ids_hashed", "ids_vocabulary"):
+        assert_identical(batch_rows, served, key)

@@ -15,6 +15,8 @@ from sluice.beam.jobs import new_pipeline, pipeline_options, run_and_count
 from sluice.beam.warm_workers import warm_workers_runner
 from tests.helpers import ROOT
 
+pytestmark = pytest.mark.beam
+
 MULTI_PROCESSING_2 = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 NAMESPACE = "warm_workers_test"
 # Imported by no part of Beam: present in a worker only if the worker imported it first.

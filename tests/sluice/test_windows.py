@@ -8,6 +8,8 @@ from apache_beam.transforms.window import TimestampedValue
 
 from sluice.beam.windows import Aggregate, Event, WindowAggregates, parse_event
 
+pytestmark = pytest.mark.beam
+
 EVENTS = [
     Event("a", 1, 10.0), Event("a", 4, 20.0), Event("b", 5, 7.0),   # window [0, 10)
     Event("a", 12, 30.0), Event("b", 15, 1.0), Event("b", 19, 3.0),  # window [10, 20)

@@ -7,6 +7,8 @@ from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 from pipelines.census.features import CATEGORICAL_FEATURE_KEYS, LABEL_KEY, NUMERIC_FEATURE_KEYS
 from pipelines.census.preprocessing import AGE_BUCKETS, CROSS_BUCKETS, preprocessing_fn
 
+pytestmark = [pytest.mark.beam, pytest.mark.xdist_group("census_preprocessing")]  # one TFT analysis per module
+
 # The raw spec as the reviewed schema gives it: workclass/occupation/native_country may be missing.
 OPTIONAL = {"workclass", "occupation", "native_country"}
 RAW_SPEC = {
