@@ -188,3 +188,10 @@ def test_specs_and_the_wiring_check_load_no_tensorflow_or_beam():
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
+
+
+def test_artifacts_keep_the_producer_and_fingerprint_they_had_before_specs():
+    # The fingerprint hashes the run function's dotted name, as the entry did before, so a
+    # run sealed then is still reused on retry.
+    spec = census().component("transform").load_spec()
+    assert spec.producer == "components.transform.component:run"
