@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from sluice.artifacts import Artifact, ArtifactDraft
-from sluice.modeling.metrics import binary_metrics
+from components.trainer import Model
+from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
+from sluice.config import ConfigError
+from sluice.contract import ComponentSpec
+from sluice.modeling.metrics import DIRECTIONS, best_first, binary_metrics
+from sluice.modeling.transform_graph import TransformGraph
 
 METRICS_FILE = "metrics.json"
 
@@ -38,10 +42,49 @@ class Params:
     choose_on: str = "eval"
     choose_by: str = "log_loss"
 
+    def __post_init__(self):
+        if self.choose_by not in DIRECTIONS:
+            raise ConfigError(f"Evaluator: choose_by must be one of {', '.join(DIRECTIONS)}, not {self.choose_by!r}")
+
+
+class ModelEvaluation(ArtifactProperties):
+    """An Evaluator artifact: the chosen model and its metrics on the held-out split.
+
+    Args:
+        split: the held-out split scored; metrics: the chosen model's metrics on it
+            (also in metrics.json).
+        chosen: which exported model was chosen ("single" or "ensemble").
+        chosen_model: its SavedModel directory, relative to the Trainer's artifact.
+        chosen_by: "<metric> on <split>".
+        candidates: each exported model's directory and metrics on both splits.
+    """
+
+    split: str
+    metrics: dict[str, float | int]
+    chosen: str
+    chosen_model: str
+    chosen_by: str
+    candidates: dict[str, dict[str, Any]]
+
+    @property
+    def accuracy(self) -> float:
+        return self.metrics["accuracy"]
+
 
 def load_metrics(evaluation: Artifact) -> dict:
     with open(evaluation.file(METRICS_FILE)) as handle:
         return json.load(handle)
+
+
+def summary(evaluation: Artifact) -> str:
+    """The chosen model's metrics on the held-out split, and why it was chosen."""
+    recorded = ModelEvaluation.of(evaluation)
+    metrics = recorded.metrics
+    shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+    text = f"Test metrics ({metrics['examples']} examples): {shown}"
+    if len(recorded.candidates) > 1:
+        text += f"\nModel kept: {recorded.chosen} (of {', '.join(recorded.candidates)}; by {recorded.chosen_by})"
+    return text
 
 
 def score_split(model_dir: str, transform: Artifact, split: str, label: str, batch_size: int):
@@ -59,27 +102,28 @@ def score_split(model_dir: str, transform: Artifact, split: str, label: str, bat
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     trainer, transform = inputs["model"], inputs["transform"]
-    exported = {"single": trainer.properties["serving_model"]}
-    if trainer.properties.get("ensemble_model"):
-        exported["ensemble"] = trainer.properties["ensemble_model"]
     candidates = {}
-    for name, directory in exported.items():
+    for name, directory in Model.of(trainer).exported().items():
         model_dir = trainer.file(directory)
         candidates[name] = {
             "model": directory,
             params.choose_on: binary_metrics(*score_split(model_dir, transform, params.choose_on, params.label, params.batch_size)),
             params.split: binary_metrics(*score_split(model_dir, transform, params.split, params.label, params.batch_size)),
         }
-    sign = 1 if params.choose_by.endswith("loss") else -1
-    chosen = min(candidates, key=lambda name: sign * candidates[name][params.choose_on][params.choose_by])
+    chosen = best_first(candidates, params.choose_by, lambda name: candidates[name][params.choose_on][params.choose_by])[0]
     metrics = candidates[chosen][params.split]
     with open(output.file(METRICS_FILE), "w") as handle:
         json.dump(metrics, handle, indent=2, sort_keys=True)
-    output.properties.update(
+    ModelEvaluation(
         split=params.split,
         metrics=metrics,
         chosen=chosen,
         chosen_model=candidates[chosen]["model"],
         chosen_by=f"{params.choose_by} on {params.choose_on}",
         candidates=candidates,
-    )
+    ).write(output)
+
+
+SPEC = ComponentSpec(
+    run=run, params=Params, output=ModelEvaluation, inputs={"model": Model, "transform": TransformGraph}, summary=summary
+)

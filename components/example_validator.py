@@ -21,13 +21,14 @@ import dataclasses
 import json
 from typing import Mapping, Sequence
 
+from components.example_gen.artifact import Examples
+from components.schema_gen import Schema
 from sluice.artifacts import Artifact, ArtifactDraft, latest_artifact
+from sluice.contract import ComponentSpec
 from sluice.errors import GateClosed
+from sluice.validation.data_validation import ANOMALIES_FILE, REPORT_FILE, SUMMARY_FILE, DataValidation
 from sluice.validation.findings import Finding
-
-ANOMALIES_FILE = "anomalies.pbtxt"
-SUMMARY_FILE = "summary.json"
-REPORT_FILE = "report.html"
+from sluice.validation.statistics import Statistics
 
 
 class AnomaliesFound(GateClosed):
@@ -57,12 +58,13 @@ class Params:
 
 def _row_accounting(examples: Artifact | None, shown: int = 50):
     """Rows read/written/rejected by ExampleGen and its first rejected rows, when given."""
-    if examples is None or "rows" not in examples.properties:
+    recorded = Examples.of(examples) if examples is not None else None
+    if recorded is None or recorded.rows is None or recorded.rejects_file is None:
         return None, [], ""
-    rejects_file = examples.file(examples.properties["rejects_file"])
+    rejects_file = examples.file(recorded.rejects_file)
     with open(rejects_file, encoding="utf-8") as handle:
         rejects = [json.loads(line) for _, line in zip(range(shown), handle)]
-    return examples.properties["rows"], rejects, rejects_file
+    return recorded.rows.model_dump(), rejects, rejects_file
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
@@ -125,12 +127,22 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     with open(output.file(SUMMARY_FILE), "w") as handle:
         json.dump(summary, handle, indent=2)
     write_report(output.file(REPORT_FILE), f"Data validation: {output.final_path}", findings, shown, rows, rejects, rejects_file)
-    output.properties.update(
+    DataValidation(
         blocking=summary["blocking"], warnings=summary["warnings"], drift_compared_with=summary["drift_compared_with"]
-    )
+    ).write(output)
     blocking = [f for f in findings if f.blocking]
     if blocking:
         raise AnomaliesFound(
             f"ExampleValidator: {len(blocking)} blocking finding(s) (report: {output.final_path / REPORT_FILE}):\n  "
             + "\n  ".join(str(f) for f in blocking)
         )
+
+
+SPEC = ComponentSpec(
+    run=run,
+    params=Params,
+    output=DataValidation,
+    # `baseline`: training statistics from another run, for `sluice validate`'s skew check.
+    inputs={"statistics": Statistics, "schema": Schema, "examples": Examples, "baseline": Statistics},
+    optional={"examples", "baseline"},
+)

@@ -14,7 +14,11 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from components.evaluator import ModelEvaluation
+from components.trainer import Model
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.contract import ComponentSpec
+from sluice.serving.pushed_model import PushedModel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,16 +41,33 @@ def next_version(serving_dir: Path) -> int:
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
-    trainer, evaluation = inputs["model"], inputs["evaluation"]
-    accuracy = evaluation.properties["metrics"]["accuracy"]
-    output.properties.update(accuracy=accuracy, min_accuracy=params.min_accuracy)
+    trainer, evaluation = inputs["model"], ModelEvaluation.of(inputs["evaluation"])
+    accuracy = evaluation.accuracy
     if accuracy < params.min_accuracy:
-        output.properties.update(pushed=False, reason=f"accuracy {accuracy:.4f} < threshold {params.min_accuracy}")
+        reason = f"accuracy {accuracy:.4f} < threshold {params.min_accuracy}"
+        PushedModel(accuracy=accuracy, min_accuracy=params.min_accuracy, pushed=False, reason=reason).write(output)
         return
     serving_dir = Path(params.serving_dir)
     serving_dir.mkdir(parents=True, exist_ok=True)
     version = next_version(serving_dir)
     staging = serving_dir / f".{version}.incoming"
-    shutil.copytree(trainer.file(evaluation.properties["chosen_model"]), staging)
+    shutil.copytree(trainer.file(evaluation.chosen_model), staging)
     os.rename(staging, serving_dir / str(version))
-    output.properties.update(pushed=True, model=evaluation.properties["chosen"], version=version, pushed_to=str(serving_dir / str(version)))
+    PushedModel(
+        accuracy=accuracy,
+        min_accuracy=params.min_accuracy,
+        pushed=True,
+        model=evaluation.chosen,
+        version=version,
+        pushed_to=str(serving_dir / str(version)),
+    ).write(output)
+
+
+def summary(pushed: Artifact) -> str:
+    recorded = PushedModel.of(pushed)
+    return f"Pushed SavedModel: {recorded.pushed_to}" if recorded.pushed else f"Model not pushed: {recorded.reason}"
+
+
+SPEC = ComponentSpec(
+    run=run, params=Params, output=PushedModel, inputs={"model": Model, "evaluation": ModelEvaluation}, summary=summary
+)

@@ -7,9 +7,23 @@ import os
 import shutil
 from typing import Mapping, Sequence
 
-from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
+from sluice.contract import ComponentSpec, ContractError
+from sluice.validation.statistics import Statistics
 
 SCHEMA_FILE = "schema.pbtxt"
+
+
+class Schema(ArtifactProperties):
+    """A schema artifact (`schema.pbtxt`, read with `load_schema`) and where the schema came from.
+
+    Args:
+        source: "reviewed" (copied from `reviewed_schema`) or "inferred" (from `inferred_from`'s statistics).
+    """
+
+    source: str
+    reviewed_schema: str | None = None
+    inferred_from: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +55,15 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         # A malformed file, or a skew/drift comparator that can never fire, stops the run here.
         check_schema_config(tfdv.load_schema_text(params.reviewed_schema))
         shutil.copyfile(params.reviewed_schema, output.file(SCHEMA_FILE))
-        output.properties.update(source="reviewed", reviewed_schema=params.reviewed_schema)
+        Schema(source="reviewed", reviewed_schema=params.reviewed_schema).write(output)
         return
+    if "statistics" not in inputs:
+        raise ContractError(f"SchemaGen: no reviewed schema at {params.reviewed_schema} and no statistics to infer one from")
     statistics = load_split_statistics(inputs["statistics"], params.infer_from_split)
     schema = tfdv.infer_schema(statistics, infer_feature_shape=True)
     tfdv.write_schema_text(schema, output.file(SCHEMA_FILE))
-    output.properties.update(source="inferred", inferred_from=params.infer_from_split)
+    Schema(source="inferred", inferred_from=params.infer_from_split).write(output)
+
+
+# `statistics` may be left out where a reviewed schema is sure to exist.
+SPEC = ComponentSpec(run=run, params=Params, output=Schema, inputs={"statistics": Statistics}, optional={"statistics"})

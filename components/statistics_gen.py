@@ -10,19 +10,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+from components.example_gen.artifact import Examples
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.contract import ComponentSpec
 from sluice.errors import RowCountMismatch
-from sluice.validation.statistics import STATS_FILE
+from sluice.validation.statistics import Statistics, StatisticsSplit
 
 
 @dataclasses.dataclass(frozen=True)
 class Params:
     """StatisticsGen has no parameters yet; TFDV's defaults apply."""
-
-
-def split_patterns(examples: Artifact) -> dict[str, str]:
-    """Split name -> glob of its TFRecord files, from an examples artifact."""
-    return {name: examples.file(split["pattern"]) for name, split in examples.properties["splits"].items()}
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
@@ -33,31 +30,33 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from sluice.beam.jobs import new_pipeline, run_and_count
 
     examples = inputs["examples"]
-    patterns = split_patterns(examples)
+    splits = Examples.of(examples).splits
     pipeline = new_pipeline(beam_args, worker_imports=["tensorflow_data_validation"])
-    for name, pattern in patterns.items():
-        columnar = examples.properties["splits"][name].get("columnar_pattern")
-        if columnar:  # the same rows, columnar: no tf.Example to decode per row
-            source = ReadColumnarCopy(examples.file(columnar))
+    for name, split in splits.items():
+        if split.columnar_pattern:  # the same rows, columnar: no tf.Example to decode per row
+            source = ReadColumnarCopy(examples.file(split.columnar_pattern))
         else:
-            source = tfxio.TFExampleRecord(pattern, telemetry_descriptors=["sluice", "statistics_gen"]).BeamSource()
+            source = tfxio.TFExampleRecord(examples.file(split.pattern), telemetry_descriptors=["sluice", "statistics_gen"]).BeamSource()
         _ = (
             pipeline
             | f"Read{name.title()}Examples" >> source
             | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
-            | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(name, STATS_FILE))
+            | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(Statistics.split_file(name)))
         )
     type_record_batch_edges(pipeline)
     run_and_count(pipeline, "statistics_gen")
 
-    counts = {}
-    for name in patterns:
-        stats = tfdv.load_stats_binary(output.file(name, STATS_FILE))
-        counts[name] = int(stats.datasets[0].num_examples) if stats.datasets else 0
-        expected = examples.properties["splits"][name]["rows"]
-        if counts[name] != expected:
+    counted = {}
+    for name, split in splits.items():
+        stats = tfdv.load_stats_binary(output.file(Statistics.split_file(name)))
+        count = int(stats.datasets[0].num_examples) if stats.datasets else 0
+        if count != split.rows:
             raise RowCountMismatch(
-                f"StatisticsGen: split {name!r} has {counts[name]} examples in its statistics but "
-                f"ExampleGen wrote {expected}"
+                f"StatisticsGen: split {name!r} has {count} examples in its statistics but "
+                f"ExampleGen wrote {split.rows}"
             )
-    output.properties["splits"] = {name: {"num_examples": n, "file": f"{name}/{STATS_FILE}"} for name, n in counts.items()}
+        counted[name] = StatisticsSplit(num_examples=count, file=Statistics.split_file(name))
+    Statistics(splits=counted).write(output)
+
+
+SPEC = ComponentSpec(run=run, params=Params, output=Statistics, inputs={"examples": Examples})

@@ -11,9 +11,12 @@ Evaluator decides which of the two is pushed.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-from sluice.artifacts import Artifact, ArtifactDraft
+from components.tuner.component import HyperParameters, ranked_trials
+from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
+from sluice.contract import ComponentSpec
+from sluice.modeling.transform_graph import TransformGraph
 
 SERVING_MODEL_DIR = "serving_model"
 ENSEMBLE_MODEL_DIR = "ensemble_model"
@@ -31,8 +34,8 @@ class Params:
         eval_every_steps: steps between evaluations on the eval split.
         early_stopping_patience: evaluations without a lower eval loss before training
             stops; the weights of the best evaluation are kept. 0 trains every step.
-        ensemble_size: how many of the best distinct trials to average (1: no ensemble).
-        objective_direction: "min" or "max", how the Tuner's scores rank trials.
+        ensemble_size: how many of the best distinct trials to average (1: no ensemble);
+            trials rank by the Tuner's objective.
         seed: drives shuffling and initialisation.
     """
 
@@ -43,16 +46,36 @@ class Params:
     eval_every_steps: int = 200
     early_stopping_patience: int = 3
     ensemble_size: int = 1
-    objective_direction: str = "min"
     seed: int = 42
 
 
-def ensemble_members(tuner: Artifact, size: int, direction: str) -> list[dict]:
-    """Hyperparameters of the `size` best completed trials with distinct values, best first."""
-    from components.tuner.component import load_hyperparameters, ranked_trials
+class Model(ArtifactProperties):
+    """A Trainer artifact: the exported SavedModels and how their training went.
 
-    members = [load_hyperparameters(tuner)]
-    for trial in ranked_trials(tuner, direction) if tuner.properties.get("searched") else []:
+    Args:
+        serving_model: the best trial's SavedModel directory, relative to the artifact.
+        ensemble_model: the ensemble's, when there is one.
+        hyperparameters: the best trial's values; metrics: its eval metrics.
+        members: each trained model's hyperparameters, eval metrics and training record.
+    """
+
+    serving_model: str
+    ensemble_model: str | None = None
+    train_steps: int
+    batch_size: int
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, Any]
+    members: list[dict[str, Any]]
+
+    def exported(self) -> dict[str, str]:
+        """Name ("single", "ensemble") -> SavedModel directory, relative to the artifact."""
+        return {"single": self.serving_model, **({"ensemble": self.ensemble_model} if self.ensemble_model else {})}
+
+
+def ensemble_members(tuner: Artifact, size: int) -> list[dict]:
+    """Hyperparameters of the `size` best completed trials with distinct values, best first."""
+    members = [HyperParameters.of(tuner).hyperparameters]
+    for trial in ranked_trials(tuner):
         if len(members) >= size:
             break
         if trial["hyperparameters"] not in members:
@@ -75,7 +98,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import keras
 
     models, records = [], []
-    for rank, values in enumerate(ensemble_members(inputs["hyperparameters"], params.ensemble_size, params.objective_direction)):
+    for rank, values in enumerate(ensemble_members(inputs["hyperparameters"], params.ensemble_size)):
         keras.utils.set_random_seed(params.seed + rank)
         model = build(values, features, params.seed + rank)
         trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank)
@@ -85,7 +108,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR))
     if len(models) > 1:
         export_serving_model(models, transform.uri, params.label, output.file(ENSEMBLE_MODEL_DIR))
-    output.properties.update(
+    Model(
         train_steps=params.train_steps,
         batch_size=params.batch_size,
         hyperparameters=records[0]["hyperparameters"],
@@ -93,4 +116,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         members=records,
         serving_model=SERVING_MODEL_DIR,
         ensemble_model=ENSEMBLE_MODEL_DIR if len(models) > 1 else None,
-    )
+    ).write(output)
+
+
+SPEC = ComponentSpec(
+    run=run, params=Params, output=Model, inputs={"transform": TransformGraph, "hyperparameters": HyperParameters}
+)

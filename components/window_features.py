@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+from components.example_gen.artifact import Examples, ExampleSplit
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.contract import ComponentSpec
 
 SPLIT = "aggregates"
 _METRICS_NAMESPACE = "window_features"
@@ -71,7 +73,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         | "WriteExamples" >> beam.io.WriteToTFRecord(output.file(SPLIT, "data"), file_name_suffix=".tfrecord")
     )
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)
-    output.properties.update(
-        splits={SPLIT: {"rows": counters.get("aggregates", 0), "pattern": f"{SPLIT}/data-*.tfrecord"}},
-        windows={"size_seconds": params.size_seconds, "period_seconds": params.period_seconds},
-    )
+    Examples(splits={SPLIT: ExampleSplit(rows=counters.get("aggregates", 0), pattern=f"{SPLIT}/data-*.tfrecord")}).write(output)
+    output.properties["windows"] = {"size_seconds": params.size_seconds, "period_seconds": params.period_seconds}
+
+
+SPEC = ComponentSpec(run=run, params=Params, output=Examples)

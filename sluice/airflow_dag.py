@@ -1,8 +1,9 @@
 """Builds an Airflow 3 DAG from a pipeline definition: one task per component.
 
-Tasks pass only artifact URIs (as XCom); each task runs its component in a child Python
-process (`sluice.execute.run_in_child`), so TensorFlow, TFT and Beam are never imported by
-the scheduler or the task runner, and TFT's crash at interpreter exit never reaches them.
+Tasks pass only artifact URIs (as XCom); a component's `after` is an edge without data.
+Each task runs its component in a child Python process (`sluice.execute.run_in_child`), so
+TensorFlow, TFT and Beam are never imported by the scheduler or the task runner, and
+TFT's crash at interpreter exit never reaches them.
 
 Run-time settings are DAG params: `overrides` (["trainer.train_steps=500", ...]) and
 `beam_args` (["--runner=DataflowRunner", ...]). Artifacts go under $SLUICE_HOME.
@@ -89,5 +90,7 @@ def build_dag(
             uris[component.name] = run_component(
                 component.name, {argument: uris[upstream] for argument, upstream in component.inputs.items()}
             )
+            for before in component.after:
+                uris[before] >> uris[component.name]
 
     return pipeline_dag()

@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import pydantic
+
 from sluice.errors import SluiceError
 
 ARTIFACT_FILE = "artifact.json"
@@ -60,6 +62,41 @@ class Artifact:
     def file(self, *parts: str) -> str:
         """Path of a payload file inside the artifact, as a string for TF/Beam APIs."""
         return str(self.path.joinpath(*parts))
+
+
+def a_type(name: str) -> str:
+    """"a Schema", "an Examples": an artifact type's name for a message."""
+    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
+
+
+class ArtifactProperties(pydantic.BaseModel):
+    """The properties one type of artifact records, typed; the class name is the type's name.
+
+    The component that writes the artifact fills one in (`write`); each reader reads it
+    back (`of`) instead of indexing `artifact.properties` by string keys, so writer and
+    readers agree in one place. Keys the type does not declare (the run's
+    `params_fingerprint`, say) are kept in artifact.json but not in the view.
+    """
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def of(cls, artifact: Artifact):
+        """The view of `artifact`'s properties; raises ArtifactError when they do not fit."""
+        if artifact.type != cls.type_name():
+            raise ArtifactError(f"{artifact.uri} is {a_type(artifact.type)} artifact, not {a_type(cls.type_name())}")
+        try:
+            return cls.model_validate(artifact.properties)
+        except pydantic.ValidationError as error:
+            raise ArtifactError(f"{artifact.uri}: its properties are not those of {a_type(cls.type_name())}: {error}") from None
+
+    def write(self, output: ArtifactDraft) -> None:
+        """Records these properties in the artifact being written."""
+        output.properties.update(self.model_dump(mode="json"))
 
 
 def read_artifact(uri: str | os.PathLike) -> Artifact:

@@ -79,11 +79,13 @@ def _run(name, overrides, home, run_id, beam_args) -> None:
         on_outcome=lambda o: click.echo(f"  {o.component:<18} {'reused' if o.reused else 'done'} in {o.seconds:6.1f} s"),
     )
     total = time.monotonic() - started
-    _print_summary(module, config, result, total)
+    _print_summary(module, config, pipeline, result, total)
 
 
-def _print_summary(module, config, result, total: float) -> None:
+def _print_summary(module, config, pipeline, result, total: float) -> None:
+    """Wall times, each component's own summary of its artifact, and a prediction by a model pushed now."""
     from sluice.artifacts import read_artifact
+    from sluice.serving.pushed_model import PushedModel
 
     click.echo(f"\nRun {result.run_id} ({result.run_dir})")
     click.echo(f"{'component':<18} {'seconds':>8}")
@@ -91,37 +93,16 @@ def _print_summary(module, config, result, total: float) -> None:
         click.echo(f"{outcome.component:<18} {outcome.seconds:8.1f}")
     click.echo(f"{'total':<18} {total:8.1f}")
 
-    names = {o.component for o in result.outcomes}
-    if "tuner" in names:
-        _print_search(read_artifact(result.uri("tuner")).properties)
-    if "evaluator" in names:
-        evaluation = read_artifact(result.uri("evaluator")).properties
-        metrics = evaluation["metrics"]
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float))
-        click.echo(f"\nTest metrics ({metrics['examples']} examples): {shown}")
-        if len(evaluation.get("candidates", {})) > 1:
-            click.echo(f"Model kept: {evaluation['chosen']} (of {', '.join(evaluation['candidates'])}; by {evaluation['chosen_by']})")
-    if "pusher" not in names:
-        return
-    pushed = read_artifact(result.uri("pusher")).properties
-    if not pushed["pushed"]:
-        click.echo(f"Model not pushed: {pushed['reason']}")
-        return
-    click.echo(f"Pushed SavedModel: {pushed['pushed_to']}")
-    _print_predictions(module, pushed["pushed_to"], module.sample_rows_file(config), rows=1)
-
-
-def _print_search(tuner: dict) -> None:
-    if not tuner.get("searched"):
-        click.echo(f"\nNo search: the space's defaults {tuner['hyperparameters']}")
-        return
-    best = ", ".join(f"{k}={v:.4f}" for k, v in tuner["best_metrics"].items() if k in ("log_loss", "accuracy", "auc"))
-    click.echo(
-        f"\nSearch ({tuner['oracle']}, {tuner['protocol']}): {tuner['completed_trials']} of {tuner['trials']} trials completed; "
-        f"best trial {tuner['best_trial']} ({tuner['hyperparameters'].get('family', '')}): {best}"
-    )
-    baselines = "; ".join(f"{name.replace('_', ' ')} accuracy={m['accuracy']:.4f}" for name, m in tuner["baselines"].items() if "accuracy" in m)
-    click.echo(f"Baselines, same protocol: {baselines}")
+    pushed_to = None
+    for outcome in result.outcomes:
+        artifact = read_artifact(outcome.uri)
+        summary = pipeline.component(outcome.component).load_spec().summary
+        if summary is not None:
+            click.echo(f"\n{summary(artifact)}")
+        if artifact.type == PushedModel.type_name() and PushedModel.of(artifact).pushed:
+            pushed_to = PushedModel.of(artifact).pushed_to
+    if pushed_to is not None:
+        _print_predictions(module, pushed_to, module.sample_rows_file(config), rows=1)
 
 
 def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None:
@@ -172,6 +153,7 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
 def validate_command(pipeline, serving_file, overrides, home, beam_args) -> None:
     def validate() -> None:
         from sluice.artifacts import read_artifact
+        from sluice.validation.data_validation import REPORT_FILE, DataValidation
         from sluice.validation.serving_check import validate_serving
 
         module, config = _load_config(pipeline, home, overrides)
@@ -179,8 +161,8 @@ def validate_command(pipeline, serving_file, overrides, home, beam_args) -> None
         outcomes = validate_serving(pipeline_definition, config.artifact_root, serving_file, module.LABEL_KEY, beam_args)
         validation = read_artifact(outcomes[-1].uri)
         click.echo(
-            f"No blocking finding in {serving_file} ({validation.properties['warnings']} warning(s)); "
-            f"report: {validation.file('report.html')}"
+            f"No blocking finding in {serving_file} ({DataValidation.of(validation).warnings} warning(s)); "
+            f"report: {validation.file(REPORT_FILE)}"
         )
 
     _exit_after(validate)

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from sluice.artifacts import ArtifactError, read_artifact, write_artifact
+from sluice.artifacts import Artifact, ArtifactError, a_type, read_artifact, write_artifact
 from sluice.beam.jobs import complete_beam_args
-from sluice.config import ConfigError
+from sluice.contract import ComponentSpec, ContractError
 from sluice.errors import GateClosed, SluiceError
-from sluice.pipeline import Component, load_object
+from sluice.pipeline import Component
 from sluice.process import answer_parent, call_in_child
 
 
@@ -32,9 +32,30 @@ class Outcome:
     reused: bool
 
 
-def params_fingerprint(component: Component) -> str:
-    text = json.dumps({"entry": component.entry, "params": component.params}, sort_keys=True)
+def params_fingerprint(component: Component, spec: ComponentSpec) -> str:
+    """What, besides its inputs, a finished artifact was made from: the run function and parameters."""
+    text = json.dumps({"entry": spec.producer, "params": component.params}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_inputs(component: Component, spec: ComponentSpec, input_uris: Mapping[str, str]) -> dict[str, Artifact]:
+    """The input artifacts, each checked against the type its input declares.
+
+    Raises:
+        ContractError: an input is undeclared, missing, or of another type.
+    """
+    problem = spec.input_problem(input_uris)
+    if problem:
+        raise ContractError(f"component {component.name!r}: {problem}")
+    inputs = {name: read_artifact(uri) for name, uri in input_uris.items()}
+    for name, artifact in inputs.items():
+        expected = spec.inputs[name].type_name()
+        if artifact.type != expected:
+            raise ContractError(
+                f"component {component.name!r}: input {name!r} expects {a_type(expected)} artifact "
+                f"but {artifact.uri} is {a_type(artifact.type)}"
+            )
+    return inputs
 
 
 def execute(
@@ -49,13 +70,15 @@ def execute(
     retry, say) is reused rather than recomputed or overwritten.
 
     Raises:
+        ContractError: the inputs are not those the component's spec declares.
         GateClosed: the component found blocking problems; its artifact, which records
             them, is sealed first.
     """
     started = time.monotonic()
-    inputs = {name: read_artifact(uri) for name, uri in input_uris.items()}
+    spec = component.load_spec()
+    inputs = read_inputs(component, spec, input_uris)
     uri = Path(run_dir) / component.name
-    fingerprint = params_fingerprint(component)
+    fingerprint = params_fingerprint(component, spec)
     if (uri / "artifact.json").exists():
         existing = read_artifact(uri)
         same_inputs = existing.inputs == {name: a.fingerprint for name, a in inputs.items()}
@@ -66,20 +89,10 @@ def execute(
         raise ArtifactError(f"{uri} exists from other inputs or parameters; choose a new run id")
 
     gate: GateClosed | None = None
-    run = load_object(component.entry)
-    params_type = load_object(component.entry.partition(":")[0] + ":Params")
-    try:
-        params = params_type(**component.params)
-    except TypeError as error:
-        raise ConfigError(f"component {component.name!r}: {error}") from None
-    with write_artifact(
-        uri,
-        type=component.artifact_type or component.name,
-        producer=component.entry,
-        inputs=inputs,
-    ) as draft:
+    params = spec.make_params(component.params, component.name)
+    with write_artifact(uri, type=spec.output.type_name(), producer=spec.producer, inputs=inputs) as draft:
         try:
-            run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
+            spec.run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
         except GateClosed as closed:
             # The findings behind a closed gate are the artifact: seal it, then stop the run.
             gate = closed

@@ -41,8 +41,9 @@ def run_pipeline(
 ) -> RunResult:
     """Runs `pipeline` under `<artifact_root>/<pipeline>/<run_id>/`.
 
-    Stops at the first component that raises; the artifacts already finished stay, and
-    the failing component leaves nothing behind.
+    Components run in the pipeline's order, which puts each after every component it
+    reads or names in `after`. Stops at the first component that raises; the artifacts
+    already finished stay, and the failing component leaves nothing behind.
     """
     run_id = run_id or new_run_id()
     run_dir = Path(artifact_root) / pipeline.name / run_id

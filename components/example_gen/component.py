@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
+from components.example_gen.artifact import Examples, ExampleSplit, RowAccounting, Span
 from components.example_gen.blocks import (
     RecordBlock,
     arrow_schema,
@@ -46,6 +47,7 @@ from components.example_gen.blocks import (
 from sluice.data.rows import BadInputError, CsvFormat, RowError, is_tfrecord
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
+from sluice.contract import ComponentSpec
 from sluice.errors import RowCountMismatch
 
 _MAX_ERRORS_SHOWN = 20
@@ -218,36 +220,36 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             _write_tfrecord(output.file(name, "data-empty.tfrecord"), [])
             if columnar:
                 pq.write_table(arrow_schema(fmt).empty_table(), output.file(name, "columns-empty.parquet"))
-    output.properties.update(
+    Examples(
         splits={
-            name: {
-                "rows": written[name],
-                "pattern": f"{name}/data-*.tfrecord",
-                **({"columnar_pattern": f"{name}/columns-*.parquet"} if columnar else {}),
-                "spans": _spans(name, files, counters, columnar, params.format),
-            }
+            name: ExampleSplit(
+                rows=written[name],
+                pattern=f"{name}/data-*.tfrecord",
+                columnar_pattern=f"{name}/columns-*.parquet" if columnar else None,
+                spans=_spans(name, files, counters, columnar, params.format),
+            )
             for name in split_names
         },
-        rows={"read": read, "written": sum(written.values()), "rejected": rejected},
+        rows=RowAccounting(read=read, written=sum(written.values()), rejected=rejected),
         rejects_file="rejects.jsonl",
         sources=[{"file": path, "splits": splits} for path, splits in files],
         columns=[list(pair) for pair in fmt.columns.items()],
-    )
+    ).write(output)
 
 
-def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: Mapping[str, Any]) -> dict:
+def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: Mapping[str, Any]) -> dict[str, Span]:
     """The rows of `split` from each source file (a span), the shards that hold them, and the span's key."""
     spans = {}
     for index, (path, splits) in enumerate(files):
         rows = counters.get(f"span_rows_{split}_{index:05d}", 0)
         if rows:
-            spans[f"{index:05d}"] = {
-                "source": path,
-                "key": _span_key(path, splits, fmt, split),
-                "rows": rows,
-                "pattern": f"{split}/data-{index:05d}-*.tfrecord",
-                **({"columnar_pattern": f"{split}/columns-{index:05d}-*.parquet"} if columnar else {}),
-            }
+            spans[f"{index:05d}"] = Span(
+                source=path,
+                key=_span_key(path, splits, fmt, split),
+                rows=rows,
+                pattern=f"{split}/data-{index:05d}-*.tfrecord",
+                columnar_pattern=f"{split}/columns-{index:05d}-*.parquet" if columnar else None,
+            )
     return spans
 
 
@@ -282,3 +284,6 @@ def _error_message(rejects: Sequence[RowError], read: int, allowed: float, kept:
         + "\n  ".join(shown)
         + more
     )
+
+
+SPEC = ComponentSpec(run=run, params=Params, output=Examples)

@@ -17,6 +17,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
+from components.example_gen.artifact import Span
 from sluice.beam.tfrecords import tfrecord_frames
 
 # TFT's own sink names a cache entry's file like this; its reader would find it too.
@@ -77,8 +78,8 @@ class _ReadEntry(beam.PTransform):
 
 def analyze_spans(
     pipeline,
-    spans: Mapping[str, Mapping[str, Any]],
-    read_span: Callable[[str, Mapping[str, Any]], Any],
+    spans: Mapping[str, Span],
+    read_span: Callable[[str, Span], Any],
     preprocessing_fn: Callable,
     tensor_adapter_config,
     *,
@@ -97,7 +98,7 @@ def analyze_spans(
     from tensorflow_transform.beam.analysis_graph_builder import get_analysis_dataset_keys
     from tfx_bsl.tfxio.tensor_adapter import TensorAdapter
 
-    keys = {span_id: analyzer_cache.DatasetKey(span["key"]) for span_id, span in spans.items()}
+    keys = {span_id: analyzer_cache.DatasetKey(span.key) for span_id, span in spans.items()}
     copied = _copy_span_caches(previous_cache_dir, cache_dir, [key.key for key in keys.values()])
     input_cache = pipeline | "ReadAnalyzerCache" >> analyzer_cache.ReadAnalysisCacheFromFS(
         cache_dir, list(keys.values()), source=_ReadEntry
@@ -118,7 +119,7 @@ def analyze_spans(
         "spans": len(keys),
         "analyzed_spans": read_ids,
         "reused_spans": sorted(span_id for span_id in keys if span_id not in read_ids),
-        "analyzed_rows": sum(spans[span_id]["rows"] for span_id in read_ids),
+        "analyzed_rows": sum(spans[span_id].rows for span_id in read_ids),
         "reused_from": previous_cache_dir if copied else None,
     }
     return transform_fn, report

@@ -20,8 +20,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence
 
+from components.example_gen.artifact import Examples, ExampleSplit, Span
+from components.schema_gen import Schema
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.contract import ComponentSpec
 from sluice.errors import RowCountMismatch
+from sluice.modeling.transform_graph import TransformedSplit, TransformGraph
+from sluice.validation.statistics import Statistics
 
 _METRICS_NAMESPACE = "transform"
 POST_TRANSFORM_STATISTICS_DIR = "post_transform_statistics"
@@ -85,7 +90,6 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     from sluice.beam.columnar import ReadColumnarCopy, type_record_batch_edges
     from components.schema_gen import load_schema
-    from components.statistics_gen import split_patterns
     from sluice.validation.statistics import STATS_FILE
     from components.transform.analyzer_cache import analyze_spans
     from sluice.beam.tfrecords import WriteFramedTFRecords
@@ -93,40 +97,39 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from sluice.pipeline import load_object
 
     examples = inputs["examples"]
+    splits = Examples.of(examples).splits
     schema = load_schema(inputs["schema"])
     preprocessing_fn = load_object(params.preprocessing_fn)
-    patterns = split_patterns(examples)
-    if params.analyze_split not in patterns:
-        raise ValueError(f"Transform: no split {params.analyze_split!r} to analyze (have {sorted(patterns)})")
+    if params.analyze_split not in splits:
+        raise ValueError(f"Transform: no split {params.analyze_split!r} to analyze (have {sorted(splits)})")
     # Before the Beam job: statistics of other rows fail the step without its cost.
     pre_transform = _keep_pre_transform_statistics(inputs.get("statistics"), examples, output)
 
     statistics_imports = ["tensorflow_data_validation"] if params.post_transform_statistics else []
     pipeline = new_pipeline(beam_args, worker_imports=["tensorflow_transform.beam", *statistics_imports])
 
-    def source_of(split: Mapping):
-        return tfxio.TFExampleRecord(examples.file(split["pattern"]), schema=schema, telemetry_descriptors=["sluice", "transform"])
+    def source_of(split: ExampleSplit | Span):
+        return tfxio.TFExampleRecord(examples.file(split.pattern), schema=schema, telemetry_descriptors=["sluice", "transform"])
 
-    def read(split: Mapping, label: str):
+    def read(split: ExampleSplit | Span, label: str):
         """(record batches of the files `split` names, their TensorAdapterConfig), read afresh.
 
         Reading once to analyze and again to transform keeps memory bounded: nothing waits
         in memory for the analysis to finish, and each worker reads its own files.
         """
         source = source_of(split)
-        if split.get("columnar_pattern"):  # ExampleGen's Parquet copy: the same rows, no proto to decode per row
-            batches = pipeline | f"Read{label}Columns" >> ReadColumnarCopy(examples.file(split["columnar_pattern"]), source.ArrowSchema())
+        if split.columnar_pattern:  # ExampleGen's Parquet copy: the same rows, no proto to decode per row
+            batches = pipeline | f"Read{label}Columns" >> ReadColumnarCopy(examples.file(split.columnar_pattern), source.ArrowSchema())
         else:
             batches = pipeline | f"Read{label}Examples" >> source.BeamSource()
         return batches, source.TensorAdapterConfig()
 
-    splits = examples.properties["splits"]
     analyzed = splits[params.analyze_split]
     with tft_beam.Context(temp_dir=output.file("_tft_tmp"), desired_batch_size=params.batch_size):
-        if params.analyzer_cache and analyzed.get("spans"):
+        if params.analyzer_cache and analyzed.spans:
             transform_fn, cache_report = analyze_spans(
                 pipeline,
-                analyzed["spans"],
+                analyzed.spans,
                 lambda span_id, span: read(span, f"AnalyzeSpan{span_id}")[0],
                 preprocessing_fn,
                 source_of(analyzed).TensorAdapterConfig(),
@@ -136,7 +139,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         else:
             transform_fn, cache_report = read(analyzed, f"Analyze{params.analyze_split.title()}") | "Analyze" >> tft_beam.AnalyzeDataset(preprocessing_fn), None
         transformed = {}
-        for name in patterns:
+        for name in splits:
             transformed[name], transformed_metadata = (read(splits[name], f"Transform{name.title()}"), transform_fn) | f"Transform{name.title()}" >> (
                 tft_beam.TransformDataset(output_record_batches=True)
             )
@@ -164,21 +167,20 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     metadata_io.write_metadata(dataset_metadata.DatasetMetadata(schema), output.file("metadata"))
     _remove_tree(output.file("_tft_tmp"))
 
-    splits = {}
-    for name in patterns:
+    transformed_splits = {}
+    for name, split in splits.items():
         rows = counters.get(f"rows_{name}", 0)
-        expected = examples.properties["splits"][name]["rows"]
-        if rows != expected:
-            raise RowCountMismatch(f"Transform: split {name!r} got {expected} rows but wrote {rows}")
-        splits[name] = {"rows": rows, "pattern": f"transformed/{name}/data-*.tfrecord"}
-    output.properties.update(
-        splits=splits,
+        if rows != split.rows:
+            raise RowCountMismatch(f"Transform: split {name!r} got {split.rows} rows but wrote {rows}")
+        transformed_splits[name] = TransformedSplit(rows=rows, pattern=f"transformed/{name}/data-*.tfrecord")
+    TransformGraph(
+        splits=transformed_splits,
         analyzed_split=params.analyze_split,
         preprocessing_fn=params.preprocessing_fn,
         post_transform_statistics=POST_TRANSFORM_STATISTICS_DIR if params.post_transform_statistics else None,
         pre_transform_statistics=pre_transform,
         analyzer_cache=cache_report,
-    )
+    ).write(output)
 
 
 def _keep_pre_transform_statistics(statistics: Artifact | None, examples: Artifact, output: ArtifactDraft) -> dict | None:
@@ -190,14 +192,15 @@ def _keep_pre_transform_statistics(statistics: Artifact | None, examples: Artifa
 
     if statistics is None:
         return None
-    counted = statistics.properties["splits"]
-    for name, split in examples.properties["splits"].items():
-        if name not in counted or counted[name]["num_examples"] != split["rows"]:
+    counted = Statistics.of(statistics).splits
+    for name, split in Examples.of(examples).splits.items():
+        if name not in counted or counted[name].num_examples != split.rows:
+            described = counted[name].num_examples if name in counted else None
             raise RowCountMismatch(
                 f"Transform: the statistics at {statistics.uri} do not describe split {name!r} of "
-                f"{examples.uri} ({counted.get(name, {}).get('num_examples')} examples, {split['rows']} rows)"
+                f"{examples.uri} ({described} examples, {split.rows} rows)"
             )
-        shutil.copyfile(statistics.file(counted[name]["file"]), output.file(PRE_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
+        shutil.copyfile(statistics.file(counted[name].file), output.file(PRE_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
     return {"dir": PRE_TRANSFORM_STATISTICS_DIR, "from": statistics.uri}
 
 
@@ -214,3 +217,13 @@ def _remove_tree(path: str) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+SPEC = ComponentSpec(
+    run=run,
+    params=Params,
+    output=TransformGraph,
+    # `statistics`: StatisticsGen's of the same examples, kept as pre-transform statistics.
+    inputs={"examples": Examples, "schema": Schema, "statistics": Statistics},
+    optional={"statistics"},
+)

@@ -27,10 +27,13 @@ import sys
 import time
 from typing import Any, Mapping, Sequence
 
-from sluice.artifacts import Artifact, ArtifactDraft
-from sluice.config import ConfigError
-from sluice.errors import SluiceError
 from components.tuner.search import SearchState, SearchStopped, run_with_workers, trial_loop
+from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
+from sluice.config import ConfigError
+from sluice.contract import ComponentSpec
+from sluice.errors import SluiceError
+from sluice.modeling.metrics import DIRECTIONS, best_first, objective_direction
+from sluice.modeling.transform_graph import TransformGraph
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
 TRIALS_FILE = "trials.json"
@@ -87,17 +90,40 @@ class Params:
     def __post_init__(self):
         if self.oracle not in ORACLES:
             raise ConfigError(f"Tuner: oracle must be one of {ORACLES}, not {self.oracle!r}")
-        if self.objective not in ("log_loss", "accuracy", "auc"):
-            raise ConfigError(f"Tuner: objective must be log_loss, accuracy or auc, not {self.objective!r}")
-
-    @property
-    def direction(self) -> str:
-        return "min" if self.objective.endswith("loss") else "max"
+        if self.objective not in DIRECTIONS:
+            raise ConfigError(f"Tuner: objective must be one of {', '.join(DIRECTIONS)}, not {self.objective!r}")
 
 
-def load_hyperparameters(tuner: Artifact) -> dict:
-    with open(tuner.file(HYPERPARAMETERS_FILE)) as handle:
-        return json.load(handle)
+class HyperParameters(ArtifactProperties):
+    """A Tuner artifact: the chosen hyperparameters and how the search went.
+
+    The search fields are None when there was no search (`searched` False: the space's
+    defaults). Every trial is in `trials.json` (`load_trials`, `ranked_trials`).
+
+    Args:
+        hyperparameters: the best trial's values (also in best_hyperparameters.json).
+        searched: whether trials ran.
+        trials: how many trials ran; completed_trials: how many of them finished.
+        objective: the metric trials were ranked by (its direction: `objective_direction`).
+        best_metrics: the best trial's validation metrics.
+        baselines: the majority class's and a logistic regression's metrics, same protocol.
+    """
+
+    hyperparameters: dict[str, Any]
+    searched: bool
+    trials: int
+    completed_trials: int
+    oracle: str | None = None
+    objective: str | None = None
+    protocol: str | None = None
+    best_score: float | None = None
+    best_trial: str | None = None
+    best_metrics: dict[str, Any] = {}
+    workers: int | None = None
+    trials_run_now: int | None = None
+    trials_restored: int | None = None
+    search_seconds: float | None = None
+    baselines: dict[str, dict[str, Any]] = {}
 
 
 def load_trials(tuner: Artifact) -> list[dict]:
@@ -105,10 +131,29 @@ def load_trials(tuner: Artifact) -> list[dict]:
         return json.load(handle)
 
 
-def ranked_trials(tuner: Artifact, direction: str) -> list[dict]:
-    """The completed trials, best first."""
+def ranked_trials(tuner: Artifact) -> list[dict]:
+    """The completed trials of a search, best first by its objective (none without a search)."""
+    recorded = HyperParameters.of(tuner)
+    if not recorded.searched:
+        return []
     finished = [t for t in load_trials(tuner) if t["status"] == "COMPLETED" and t.get("score") is not None]
-    return sorted(finished, key=lambda t: t["score"] if direction == "min" else -t["score"])
+    return best_first(finished, recorded.objective, lambda t: t["score"])
+
+
+def summary(tuner: Artifact) -> str:
+    """The search in two lines: the best trial beside the baselines."""
+    recorded = HyperParameters.of(tuner)
+    if not recorded.searched:
+        return f"No search: the space's defaults {recorded.hyperparameters}"
+    best = ", ".join(f"{k}={v:.4f}" for k, v in recorded.best_metrics.items() if k in DIRECTIONS)
+    baselines = "; ".join(
+        f"{name.replace('_', ' ')} accuracy={m['accuracy']:.4f}" for name, m in recorded.baselines.items() if "accuracy" in m
+    )
+    return (
+        f"Search ({recorded.oracle}, {recorded.protocol}): {recorded.completed_trials} of {recorded.trials} trials completed; "
+        f"best trial {recorded.best_trial} ({recorded.hyperparameters.get('family', '')}): {best}\n"
+        f"Baselines, same protocol: {baselines}"
+    )
 
 
 def default_values(search_space: str) -> dict:
@@ -126,7 +171,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     transform = inputs["transform"]
     if params.max_trials == 0:
         values = default_values(params.search_space)
-        _write(output, values, trials=[], searched=False)
+        _write_files(output, values, trials=[])
+        HyperParameters(hyperparameters=values, searched=False, trials=0, completed_trials=0).write(output)
         return
 
     search = SearchState(output.final_path.parent / f".{output.final_path.name}.search", _request_fingerprint(params, transform))
@@ -155,11 +201,15 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     finished = [t for t in trials if t["status"] == "COMPLETED" and t["score"] is not None]
     if not finished:
         raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(trials)}")
-    best = min(finished, key=lambda t: t["score"] if params.direction == "min" else -t["score"])
+    best = best_first(finished, params.objective, lambda t: t["score"])[0]
     baselines = _baselines(params, transform)
-    _write(output, best["hyperparameters"], trials=trials, searched=True)
+    _write_files(output, best["hyperparameters"], trials=trials)
     search.move_into(output.file("search"))
-    output.properties.update(
+    HyperParameters(
+        hyperparameters=best["hyperparameters"],
+        searched=True,
+        trials=len(trials),
+        completed_trials=sum(t["status"] == "COMPLETED" for t in trials),
         oracle=params.oracle,
         objective=params.objective,
         protocol=f"{params.folds}-fold" if params.folds > 1 else "holdout",
@@ -171,7 +221,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         trials_restored=restored,
         search_seconds=time.monotonic() - started,
         baselines=baselines,
-    )
+    ).write(output)
 
 
 def make_oracle(params: Params, project_dir: str | None):
@@ -181,7 +231,7 @@ def make_oracle(params: Params, project_dir: str | None):
 
     from sluice.pipeline import load_object
 
-    objective = kt.Objective(params.objective, params.direction)
+    objective = kt.Objective(params.objective, objective_direction(params.objective))
     common = {"objective": objective, "seed": params.seed, "max_consecutive_failed_trials": 3}
     if params.oracle == "random":
         oracle = kt.oracles.RandomSearchOracle(max_trials=params.max_trials, **common)
@@ -290,17 +340,11 @@ def _request_fingerprint(params: Params, transform: Artifact) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write(output: ArtifactDraft, values: dict, trials: list, searched: bool) -> None:
+def _write_files(output: ArtifactDraft, values: dict, trials: list) -> None:
     with open(output.file(HYPERPARAMETERS_FILE), "w") as handle:
         json.dump(values, handle, indent=2, sort_keys=True)
     with open(output.file(TRIALS_FILE), "w") as handle:
         json.dump(trials, handle, indent=2, default=str)
-    output.properties.update(
-        hyperparameters=values,
-        searched=searched,
-        trials=len(trials),
-        completed_trials=sum(t["status"] == "COMPLETED" for t in trials),
-    )
 
 
 def _work() -> None:
@@ -317,6 +361,9 @@ def _work() -> None:
     chief = oracle_client(make_oracle(params, None))
     trial_loop(chief, os.environ["KERASTUNER_TUNER_ID"], lambda o, t: _run_trial(o, t, params, transform), deadline)
     exit_now(0)
+
+
+SPEC = ComponentSpec(run=run, params=Params, output=HyperParameters, inputs={"transform": TransformGraph}, summary=summary)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pydantic
 
 from pipelines.census.features import CSV_COLUMNS, LABEL_KEY, POSITIVE_LABEL  # noqa: F401 (part of the pipeline's interface)
 from sluice.config import PROJECT_ROOT, PipelineConfig
+from sluice.modeling.metrics import objective_direction
 from sluice.pipeline import Component, Pipeline
 
 NAME = "census"
@@ -58,9 +59,15 @@ class TunerConfig(Section):
     max_trials: int = pydantic.Field(6, ge=0)
     max_minutes: float | None = pydantic.Field(None, gt=0)
     trial_steps: int = pydantic.Field(300, ge=1)
-    objective: str = pydantic.Field("log_loss", pattern="^(log_loss|accuracy|auc)$")
+    objective: str = "log_loss"
     folds: int = pydantic.Field(1, ge=1)
     workers: int = pydantic.Field(1, ge=1)
+
+    @pydantic.field_validator("objective")
+    @classmethod
+    def _known_metric(cls, objective: str) -> str:
+        objective_direction(objective)  # raises for a metric with no direction
+        return objective
 
 
 class TrainerConfig(Section):
@@ -93,13 +100,12 @@ def sample_rows_file(config: CensusConfig) -> str:
 def create_pipeline(config: CensusConfig) -> Pipeline:
     """The census components, wired by artifact."""
     model_fn = "pipelines.census.model:build_model"
-    direction = "min" if config.tuner.objective.endswith("loss") else "max"
     return Pipeline(
         NAME,
         (
             Component(
                 "example_gen",
-                "components.example_gen.component:run",
+                "components.example_gen.component:SPEC",
                 params={
                     "sources": [
                         {"pattern": config.data.train_file, "splits": {"train": 100 - config.data.eval_percent, "eval": config.data.eval_percent}},
@@ -108,37 +114,34 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "format": CSV_FORMAT,
                     "max_reject_fraction": config.data.max_reject_fraction,
                 },
-                artifact_type="Examples",
             ),
-            Component("statistics_gen", "components.statistics_gen:run", {"examples": "example_gen"}, artifact_type="Statistics"),
+            Component("statistics_gen", "components.statistics_gen:SPEC", {"examples": "example_gen"}),
             Component(
                 "schema_gen",
-                "components.schema_gen:run",
+                "components.schema_gen:SPEC",
                 {"statistics": "statistics_gen"},
                 {"reviewed_schema": config.reviewed_schema},
-                artifact_type="Schema",
             ),
             Component(
                 "example_validator",
-                "components.example_validator:run",
+                "components.example_validator:SPEC",
                 {"statistics": "statistics_gen", "schema": "schema_gen", "examples": "example_gen"},
                 {
                     "splits": ["eval", "test"],
                     "drift_split": "train" if config.validation.drift else None,
                     "warn_only": config.validation.warn_only,
                 },
-                artifact_type="DataValidation",
             ),
             Component(
                 "transform",
-                "components.transform.component:run",
-                {"examples": "example_gen", "schema": "schema_gen", "statistics": "statistics_gen", "validation": "example_validator"},
+                "components.transform.component:SPEC",
+                {"examples": "example_gen", "schema": "schema_gen", "statistics": "statistics_gen"},
                 {"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn", "analyzer_cache": config.transform.analyzer_cache},
-                artifact_type="TransformGraph",
+                after=("example_validator",),  # its gate: no transform of rows that failed validation
             ),
             Component(
                 "tuner",
-                "components.tuner.component:run",
+                "components.tuner.component:SPEC",
                 {"transform": "transform"},
                 {
                     "search_space": "pipelines.census.model:search_space",
@@ -154,11 +157,10 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "workers": config.tuner.workers,
                     "seed": config.seed,
                 },
-                artifact_type="HyperParameters",
             ),
             Component(
                 "trainer",
-                "components.trainer:run",
+                "components.trainer:SPEC",
                 {"transform": "transform", "hyperparameters": "tuner"},
                 {
                     "model_fn": model_fn,
@@ -168,21 +170,18 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "eval_every_steps": config.trainer.eval_every_steps,
                     "early_stopping_patience": config.trainer.early_stopping_patience,
                     "ensemble_size": config.trainer.ensemble_size,
-                    "objective_direction": direction,
                     "seed": config.seed,
                 },
-                artifact_type="Model",
             ),
             Component(
                 "evaluator",
-                "components.evaluator:run",
+                "components.evaluator:SPEC",
                 {"model": "trainer", "transform": "transform"},
                 {"label": LABEL_KEY, "choose_by": "log_loss"},
-                artifact_type="ModelEvaluation",
             ),
             Component(
                 "skew_validator",
-                "components.example_validator:run",
+                "components.example_validator:SPEC",
                 {"statistics": "statistics_gen", "schema": "schema_gen"},
                 {
                     "splits": [],
@@ -190,14 +189,13 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "skew_serving_split": "test" if config.validation.skew else None,
                     "warn_only": config.validation.warn_only,
                 },
-                artifact_type="DataValidation",
             ),
             Component(
                 "pusher",
-                "components.pusher:run",
-                {"model": "trainer", "evaluation": "evaluator", "skew": "skew_validator"},
+                "components.pusher:SPEC",
+                {"model": "trainer", "evaluation": "evaluator"},
                 {"serving_dir": str(Path(config.serving_root) / NAME), "min_accuracy": config.min_accuracy},
-                artifact_type="PushedModel",
+                after=("skew_validator",),  # its gate: no push of a model whose serving data is skewed
             ),
         ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sluice.artifacts import Artifact
 from sluice.modeling.features import ModelFeatures, transformed_dataset
+from sluice.modeling.transform_graph import TransformGraph
 
 
 def transform_output(transform: Artifact):
@@ -35,12 +36,12 @@ def split_dataset(
     import tensorflow as tf
 
     spec = transform_output(transform).transformed_feature_spec()
-    info = transform.properties["splits"][split]
+    info = TransformGraph.of(transform).splits[split]
     dataset = transformed_dataset(
-        transform.file(info["pattern"]), spec, label, batch_size, shuffle=shuffle, repeat=repeat, seed=seed, keep=keep
+        transform.file(info.pattern), spec, label, batch_size, shuffle=shuffle, repeat=repeat, seed=seed, keep=keep
     )
     if not repeat and keep is None:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-info["rows"] // batch_size)))
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-info.rows // batch_size)))
     return dataset
 
 

@@ -1,8 +1,29 @@
-"""Metrics of a binary classifier's probabilities."""
+"""Metrics of a binary classifier's probabilities, and which way each one is better."""
 
 from __future__ import annotations
 
+from typing import Callable, Iterable, TypeVar
+
 import numpy as np
+
+# The metrics a search or a model choice can be judged by: a loss is minimised, a score maximised.
+DIRECTIONS = {"log_loss": "min", "accuracy": "max", "auc": "max"}
+
+T = TypeVar("T")
+
+
+def objective_direction(metric: str) -> str:
+    """"min" or "max": which way `metric` is better; ValueError for a metric not in DIRECTIONS."""
+    try:
+        return DIRECTIONS[metric]
+    except KeyError:
+        raise ValueError(f"no metric {metric!r} to optimise; choose one of {', '.join(DIRECTIONS)}") from None
+
+
+def best_first(items: Iterable[T], metric: str, value: Callable[[T], float]) -> list[T]:
+    """`items` ordered by their `value` of `metric`, the best first (a stable sort)."""
+    sign = 1 if objective_direction(metric) == "min" else -1
+    return sorted(items, key=lambda item: sign * value(item))
 
 
 def binary_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:

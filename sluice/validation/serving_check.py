@@ -50,7 +50,7 @@ def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tup
     example_gen = dataclasses.replace(example_gen, params={**example_gen.params, "sources": sources, "format": serving_csv})
     validator = Component(
         "serving_validator",
-        "components.example_validator:run",
+        "components.example_validator:SPEC",
         {"statistics": "statistics_gen", "schema": "schema_gen", "baseline": "statistics_gen", "examples": "example_gen"},
         {
             "splits": [SERVING_SPLIT],
@@ -59,7 +59,6 @@ def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tup
             "skew_serving_split": SERVING_SPLIT,
             "warn_only": pipeline.component("example_validator").params.get("warn_only", []),
         },
-        artifact_type="DataValidation",
     )
     return example_gen, pipeline.component("statistics_gen"), validator
 

@@ -1,14 +1,36 @@
-"""The layout of a statistics artifact (StatisticsGen's): one TFDV statistics file per split.
+"""The statistics artifact (StatisticsGen's): one TFDV statistics file per split.
 
 Validation, schema freezing and Transform read statistics; StatisticsGen writes them with
-the same names, so both sides agree on where each split's statistics live.
+the same names and properties, so both sides agree on where each split's statistics live.
 """
 
 from __future__ import annotations
 
-from sluice.artifacts import Artifact
+import pydantic
+
+from sluice.artifacts import Artifact, ArtifactProperties
 
 STATS_FILE = "FeatureStats.pb"
+
+
+class StatisticsSplit(pydantic.BaseModel):
+    """One split's statistics: how many examples they describe, and their file in the artifact."""
+
+    model_config = pydantic.ConfigDict(frozen=True)
+
+    num_examples: int
+    file: str
+
+
+class Statistics(ArtifactProperties):
+    """A statistics artifact: split name -> its statistics."""
+
+    splits: dict[str, StatisticsSplit]
+
+    @staticmethod
+    def split_file(split: str) -> str:
+        """Where a split's statistics go, relative to the artifact."""
+        return f"{split}/{STATS_FILE}"
 
 
 def load_split_statistics(statistics: Artifact, split: str):

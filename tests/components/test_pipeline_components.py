@@ -33,7 +33,7 @@ def test_reviewed_schema_is_used_when_present(artifact):
 
 
 def test_schema_is_inferred_from_train_without_a_reviewed_one(artifact, tmp_path):
-    component = Component("schema_gen", "components.schema_gen:run", {"statistics": "statistics_gen"}, {"reviewed_schema": str(tmp_path / "none.pbtxt")})
+    component = Component("schema_gen", "components.schema_gen:SPEC", {"statistics": "statistics_gen"}, {"reviewed_schema": str(tmp_path / "none.pbtxt")})
     outcome = execute(component, tmp_path, {"statistics": artifact("statistics_gen").uri})
     schema = read_artifact(outcome.uri)
     assert schema.properties == {**schema.properties, "source": "inferred", "inferred_from": "train"}
@@ -46,7 +46,7 @@ def test_anomalies_stop_the_run_naming_feature_and_anomaly(artifact, tmp_path):
     assert narrow.count("max: 30") == 1
     with write_artifact(tmp_path / "schema", type="Schema", producer="test") as draft:
         Path(draft.file(SCHEMA_FILE)).write_text(narrow)
-    component = Component("example_validator", "components.example_validator:run")
+    component = Component("example_validator", "components.example_validator:SPEC")
     with pytest.raises(AnomaliesFound, match=r"split 'eval', feature 'age': Out-of-range values"):
         execute(component, tmp_path / "run", {"statistics": artifact("statistics_gen").uri, "schema": str(tmp_path / "schema")})
     # The findings are kept: the artifact is sealed with the closed gate, then the run stops.
@@ -86,7 +86,7 @@ def test_transform_refuses_statistics_of_other_rows_before_running(artifact, tmp
     wrong = {name: {**split, "num_examples": split["num_examples"] + 1} for name, split in statistics.properties["splits"].items()}
     with write_artifact(tmp_path / "statistics", type="Statistics", producer="test") as draft:
         draft.properties["splits"] = wrong
-    component = Component("transform", "components.transform.component:run", params={"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn"})
+    component = Component("transform", "components.transform.component:SPEC", params={"preprocessing_fn": "pipelines.census.preprocessing:preprocessing_fn"})
     inputs = {"examples": artifact("example_gen").uri, "schema": artifact("schema_gen").uri, "statistics": str(tmp_path / "statistics")}
     with pytest.raises(RowCountMismatch, match=r"do not describe split '\w+'"):
         execute(component, tmp_path / "run", inputs)
@@ -116,7 +116,7 @@ def untrainable_model(values, features, seed):
 def test_a_search_with_no_successful_trial_fails_loudly(artifact, tmp_path):
     component = Component(
         "tuner",
-        "components.tuner.component:run",
+        "components.tuner.component:SPEC",
         {"transform": "transform"},
         {
             "search_space": "pipelines.census.model:search_space",
@@ -158,11 +158,11 @@ def test_pusher_pushes_only_a_model_over_the_threshold(artifact, tmp_path):
     inputs = {"model": artifact("trainer").uri, "evaluation": artifact("evaluator").uri}
     wiring = {"model": "trainer", "evaluation": "evaluator"}
     serving = tmp_path / "serving" / "census"
-    refused = execute(Component("pusher", "components.pusher:run", wiring, {"serving_dir": str(serving), "min_accuracy": 1.01}), tmp_path / "a", inputs)
+    refused = execute(Component("pusher", "components.pusher:SPEC", wiring, {"serving_dir": str(serving), "min_accuracy": 1.01}), tmp_path / "a", inputs)
     assert read_artifact(refused.uri).properties["pushed"] is False
     assert not serving.exists() or not any(serving.iterdir())
 
-    pushed = execute(Component("pusher", "components.pusher:run", wiring, {"serving_dir": str(serving), "min_accuracy": 0.0}), tmp_path / "b", inputs)
+    pushed = execute(Component("pusher", "components.pusher:SPEC", wiring, {"serving_dir": str(serving), "min_accuracy": 0.0}), tmp_path / "b", inputs)
     version = read_artifact(pushed.uri).properties["version"]
     assert [p.name for p in serving.iterdir()] == [str(version)]
     assert (serving / str(version) / "saved_model.pb").exists()

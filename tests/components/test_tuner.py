@@ -48,7 +48,7 @@ def test_one_seed_gives_one_sequence_of_proposals(oracle_name, tmp_path):
 def tuner_component(**params):
     return Component(
         "tuner",
-        "components.tuner.component:run",
+        "components.tuner.component:SPEC",
         {"transform": "transform"},
         {"search_space": SPACE, "model_fn": MODEL, "label": "income_bracket", "trial_steps": 5, "eval_every_steps": 5, **params},
     )

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from sluice.artifacts import ArtifactError, read_artifact
+from sluice.artifacts import ArtifactError, ArtifactProperties, read_artifact
 from sluice.config import ConfigError
+from sluice.contract import ComponentSpec
 from sluice.execute import ComponentFailed, execute, run_in_child
 from sluice.pipeline import Component
 
-ENTRY = "tests.sluice.test_execute:run"
+ENTRY = "tests.sluice.test_execute:SPEC"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +26,14 @@ def run(inputs, output, params, beam_args):
         raise ValueError(f"refusing to write {params.text!r}")
     upstream = "".join(Path(a.file("out.txt")).read_text() for a in inputs.values())
     Path(output.file("out.txt")).write_text(upstream + params.text)
-    output.properties["length"] = len(upstream + params.text)
+    Text(length=len(upstream + params.text)).write(output)
+
+
+class Text(ArtifactProperties):
+    length: int
+
+
+SPEC = ComponentSpec(run=run, params=Params, output=Text, inputs={"up": Text}, optional={"up"})
 
 
 def test_execute_seals_output_with_inputs_and_beam_args(tmp_path):

@@ -9,14 +9,18 @@ from sluice.config import apply_overrides
 from sluice.pipeline import Component, Pipeline, PipelineError
 
 
+def window_features(name):
+    return Component(name, "components.window_features:SPEC", params={"events": "events.csv", "size_seconds": 10})
+
+
 def test_inputs_must_name_earlier_components():
     with pytest.raises(PipelineError, match="not an earlier component"):
-        Pipeline("p", (Component("b", "m:run", {"x": "a"}), Component("a", "m:run")))
+        Pipeline("p", (Component("b", "components.statistics_gen:SPEC", {"examples": "a"}), window_features("a")))
 
 
 def test_component_names_are_unique():
     with pytest.raises(PipelineError, match="used twice"):
-        Pipeline("p", (Component("a", "m:run"), Component("a", "m:run")))
+        Pipeline("p", (window_features("a"), window_features("a")))
 
 
 def test_component_survives_json_with_column_order():

@@ -102,12 +102,12 @@ def test_window_features_component_writes_examples_statistics_can_read(tmp_path)
 
     events = tmp_path / "events.csv"
     events.write_text("".join(f"{e.entity},{e.timestamp},{e.value}\n" for e in EVENTS))
-    features = execute(Component("window_features", "components.window_features:run", params={"events": str(events), "size_seconds": 10}), tmp_path, {})
+    features = execute(Component("window_features", "components.window_features:SPEC", params={"events": str(events), "size_seconds": 10}), tmp_path, {})
     artifact = read_artifact(features.uri)
     assert artifact.properties["splits"]["aggregates"]["rows"] == 4
     records = tf.data.TFRecordDataset(tf.io.gfile.glob(artifact.file("aggregates", "data-*.tfrecord")))
     parsed = [tf.train.Example.FromString(r.numpy()).features.feature for r in records]
     b_late = next(f for f in parsed if f["entity"].bytes_list.value == [b"b"] and f["window_start"].float_list.value == [10.0])
     assert b_late["count"].int64_list.value == [2] and b_late["mean"].float_list.value == [2.0]
-    statistics = execute(Component("statistics_gen", "components.statistics_gen:run", {"examples": "window_features"}), tmp_path, {"examples": features.uri})
+    statistics = execute(Component("statistics_gen", "components.statistics_gen:SPEC", {"examples": "window_features"}), tmp_path, {"examples": features.uri})
     assert read_artifact(statistics.uri).properties["splits"]["aggregates"]["num_examples"] == 4

@@ -1,0 +1,70 @@
+"""The Examples artifact: tf.Example TFRecords per split, as ExampleGen (and WindowFeatures) write it.
+
+StatisticsGen, ExampleValidator and Transform read these properties through `Examples`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+
+from sluice.artifacts import ArtifactProperties
+
+
+class _Record(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True)
+
+
+class Span(_Record):
+    """The rows of one split drawn from one source file.
+
+    Args:
+        source: the file.
+        key: names the rows: equal keys mean equal rows (a digest of the file, its split
+            percentages and the CSV format).
+        rows: how many.
+        pattern: glob of their TFRecord shards, relative to the artifact.
+        columnar_pattern: glob of the same rows as Parquet, when there is such a copy.
+    """
+
+    source: str
+    key: str
+    rows: int
+    pattern: str
+    columnar_pattern: str | None = None
+
+
+class ExampleSplit(_Record):
+    """One split: its row count, its TFRecords (and Parquet copy), and its spans by source file index."""
+
+    rows: int
+    pattern: str
+    columnar_pattern: str | None = None
+    spans: dict[str, Span] = {}
+
+
+class RowAccounting(_Record):
+    """Rows read = rows written + rows rejected."""
+
+    read: int
+    written: int
+    rejected: int
+
+
+class Examples(ArtifactProperties):
+    """An Examples artifact.
+
+    Args:
+        splits: split name -> its examples.
+        rows: ExampleGen's row accounting (None from a writer that rejects nothing).
+        rejects_file: the rejected rows (JSON lines), relative to the artifact.
+        sources: each source file and its split percentages.
+        columns: the CSV columns as [name, kind] pairs.
+    """
+
+    splits: dict[str, ExampleSplit]
+    rows: RowAccounting | None = None
+    rejects_file: str | None = None
+    sources: list[dict[str, Any]] = []
+    columns: list[list[str]] = []
