@@ -4,7 +4,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
-from sluice.beam.columnar import RecordBatchCoder, type_record_batch_edges
+from sluice.beam.patches.record_batch_coder import RecordBatchCoder, type_record_batch_edges
 from sluice.beam.jobs import pipeline_options
 
 
