@@ -2,16 +2,18 @@
 
 Each run is a fresh child process with its own artifact home (no drift baseline, no
 analyzer cache shared between runs); `SLUICE_LIBRARY_PATCHES=off` in the environment of
-the "off" runs. With `--repeats N` the order alternates (on, off, then off, on, ...) and
-medians are printed. Tuner off, a short training: the Beam steps are what the patches
-touch. Then the artifacts of the first "on" and "off" runs are compared: ExampleGen's,
-StatisticsGen's and SchemaGen's payloads byte for byte, Transform's transformed
-TFRecords, metadata and statistics byte for byte (its graph through those outputs: a
-SavedModel's bytes carry process-specific names), and the evaluator's test metrics.
+the "off" runs (with `--parts`, also `off:NAME` for each patch alone). With `--repeats N`
+the order alternates (on, off, then off, on, ...) and medians are printed. Tuner off, a
+short training: the Beam steps are what the patches touch. Then the artifacts of the
+first "on" run are compared with the others' (`compare_artifacts`): every payload file
+of ExampleGen, StatisticsGen, SchemaGen, the validators and Transform, byte for byte or,
+where bytes vary from process to process, by content (tf.Examples as protos; Transform's
+graph by the transformed records it wrote); the models by the evaluator's test metrics.
 
     .venv/bin/python bench/library_patches.py                 # full census data
     .venv/bin/python bench/library_patches.py --sample        # the test sample (seconds)
-    .venv/bin/python bench/library_patches.py --repeats 3 --until transform
+    .venv/bin/python bench/library_patches.py --repeats 3 --until transform --parts
+    .venv/bin/python bench/library_patches.py --direct_running_mode=multi_processing --direct_num_workers=2
 """
 
 from __future__ import annotations
@@ -45,23 +47,23 @@ _PROCESS_SPECIFIC = ("transform_fn/",)
 METRIC_TOLERANCE = 1e-6
 
 
-def run_census(switch: str, home: str, overrides: list[str], until: str | None) -> dict:
+def run_census(switch: str, home: str, overrides: list[str], until: str | None, beam_args: list[str] = ()) -> dict:
     """Runs the census pipeline (up to `until`) in a child process with patches `switch`
-    ("on"/"off"); returns {"run_dir", "seconds": {component: s}, "total", "patches": {name: applied}}."""
+    ("on", "off" or "off:NAME,..."); returns {"run_dir", "seconds": {component: s}, "total", "patches": {name: applied}}."""
     from sluice.beam.patches import SWITCH_ENV
 
     env = {key: value for key, value in os.environ.items() if key != SWITCH_ENV}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    if switch == "off":
-        env[SWITCH_ENV] = "off"
-    command = [sys.executable, __file__, "--phase", home, json.dumps(overrides), until or ""]
+    if switch != "on":
+        env[SWITCH_ENV] = switch
+    command = [sys.executable, __file__, "--phase", home, json.dumps(overrides), until or "", json.dumps(list(beam_args))]
     completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if completed.returncode != 0:
         raise RuntimeError(f"census run with patches {switch} failed:\n{completed.stderr[-4000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def _phase(home: str, overrides: str, until: str) -> None:
+def _phase(home: str, overrides: str, until: str, beam_args: str) -> None:
     import dataclasses
     import time
 
@@ -77,7 +79,7 @@ def _phase(home: str, overrides: str, until: str) -> None:
         names = [component.name for component in pipeline.components]
         pipeline = dataclasses.replace(pipeline, components=pipeline.components[: names.index(until) + 1])
     started = time.monotonic()
-    result = run_pipeline(pipeline, config.artifact_root)
+    result = run_pipeline(pipeline, config.artifact_root, beam_args=json.loads(beam_args))
     total = time.monotonic() - started
     applied = {name: patches.active(name) for name in patches.PATCHES}
     print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "patches": applied}), flush=True)
@@ -170,38 +172,50 @@ def _compare_metrics(a: Path, b: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from sluice.beam.patches import PATCHES
+    from sluice.process import quiet_library_noise
+
+    quiet_library_noise()
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Other arguments are Beam pipeline options.")
     parser.add_argument("--sample", action="store_true", help="the test sample (a few hundred rows) instead of the full census data")
-    parser.add_argument("--repeats", type=int, default=1, help="run pairs, alternating which goes first; medians are printed")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each setting, alternating the order; medians are printed")
     parser.add_argument("--until", default=None, help="last component to run (default: the whole pipeline)")
+    parser.add_argument("--parts", action="store_true", help="also one setting per patch with only that patch off")
     parser.add_argument("-o", dest="overrides", action="append", default=[], help="extra SECTION.FIELD=VALUE")
-    parser.add_argument("--phase", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--phase", nargs=4, help=argparse.SUPPRESS)
+    args, beam_args = parser.parse_known_args()
     if args.phase:
         _phase(*args.phase)
 
     overrides = [*BUDGET, *(SAMPLE if args.sample else ()), *args.overrides]
+    settings = ["on", "off", *(f"off:{name}" for name in PATCHES if args.parts)]
     work = Path(tempfile.mkdtemp(prefix="library_patches-"))
-    runs: dict[str, list[dict]] = {"on": [], "off": []}
+    runs: dict[str, list[dict]] = {setting: [] for setting in settings}
     for repeat in range(args.repeats):
-        for switch in ("on", "off") if repeat % 2 == 0 else ("off", "on"):
-            runs[switch].append(run_census(switch, str(work / f"{switch}-{repeat}"), overrides, args.until))
-            print(f"  run {repeat + 1}, patches {switch}: {runs[switch][-1]['total']:.1f} s", flush=True)
+        for setting in settings if repeat % 2 == 0 else reversed(settings):
+            home = work / f"{setting.replace(':', '-')}-{repeat}"
+            runs[setting].append(run_census(setting, str(home), overrides, args.until, beam_args))
+            print(f"  run {repeat + 1}, patches {setting}: {runs[setting][-1]['total']:.1f} s", flush=True)
 
     components = list(runs["on"][0]["seconds"])
-    median = {switch: {c: statistics.median(r["seconds"][c] for r in results) for c in components} for switch, results in runs.items()}
-    totals = {switch: statistics.median(r["total"] for r in results) for switch, results in runs.items()}
+    median = {s: {c: statistics.median(r["seconds"][c] for r in results) for c in components} for s, results in runs.items()}
+    totals = {s: statistics.median(r["total"] for r in results) for s, results in runs.items()}
     data = "test sample" if args.sample else "full census data"
-    print(f"\nCensus pipeline, {data}, {' '.join(BUDGET)}, DirectRunner in_memory; median of {args.repeats} run(s) each")
-    print(f"{'component':<18} {'patches on s':>12} {'off s':>8} {'off/on':>7}")
-    for component in components:
-        on, off = median["on"][component], median["off"][component]
-        print(f"{component:<18} {on:12.1f} {off:8.1f} {off / on if on else float('nan'):7.2f}")
-    print(f"{'total':<18} {totals['on']:12.1f} {totals['off']:8.1f} {totals['off'] / totals['on']:7.2f}")
+    mode = " ".join(beam_args) or "DirectRunner in_memory"
+    print(f"\nCensus pipeline, {data}, {' '.join(BUDGET)}, {mode}; median of {args.repeats} run(s) each")
+    print("seconds per component with patches <setting>, and each setting's seconds / patches on")
+    print(f"{'component':<18}" + "".join(f"{s:>22}" for s in settings))
+    for component in [*components, "total"]:
+        seconds = totals if component == "total" else {s: median[s][component] for s in settings}
+        on = seconds["on"]
+        cells = [f"{seconds['on']:22.1f}"] + [f"{seconds[s]:10.1f} ({seconds[s] / on if on else float('nan'):5.2f}x)".rjust(22) for s in settings[1:]]
+        print(f"{component:<18}" + "".join(cells))
 
-    print("\nArtifacts, patches on vs off:")
-    for component, verdict in compare_artifacts(runs["on"][0]["run_dir"], runs["off"][0]["run_dir"], components).items():
-        print(f"  {component:<18} {verdict}")
+    for setting in settings[1:]:
+        print(f"\nArtifacts, patches on vs {setting}:")
+        for component, verdict in compare_artifacts(runs["on"][0]["run_dir"], runs[setting][0]["run_dir"], components).items():
+            print(f"  {component:<18} {verdict}")
     print(f"\n(artifacts kept under {work})")
 
 

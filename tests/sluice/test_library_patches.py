@@ -112,3 +112,13 @@ def test_the_switch_turns_every_patch_off_whatever_the_versions(fresh_reports, m
     for name, patch in patches.PATCHES.items():
         assert not patches.active(name, versions=dict(patch.tested_with))
         assert not patches.install(name)
+
+
+def test_the_switch_can_name_the_patches_it_turns_off(fresh_reports, monkeypatch):
+    monkeypatch.setenv(patches.SWITCH_ENV, "off:introspection, warm_workers")
+    assert {name: patches.active(name) for name in patches.PATCHES} == {
+        "introspection": False, "record_batch_coder": True, "warm_workers": False,
+    }
+    monkeypatch.setenv(patches.SWITCH_ENV, "off:introspektion")
+    with pytest.raises(ValueError, match="no library patch.*introspektion"):
+        patches.active("introspection")

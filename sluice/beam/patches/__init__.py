@@ -4,8 +4,9 @@ Every patch is listed in `PATCHES` with the library versions it was tested with.
 other version it steps aside (one log line per process) and the library behaves as
 shipped. `SLUICE_LIBRARY_PATCHES=off` in the environment (`sluice run
 --no-library-patches` sets it) turns every patch off, in this process and in the child
-processes and Airflow tasks that inherit the environment. Set it before the first Beam
-step: a patch already installed in a process stays.
+processes and Airflow tasks that inherit the environment; `off:NAME,...` turns off only
+the patches named (to find which one matters). Set it before the first Beam step: a
+patch already installed in a process stays.
 
 Importing this module imports no library: Beam's modules are patched by `install`.
 """
@@ -64,9 +65,18 @@ PATCHES: dict[str, Patch] = {
 _reported: set[str] = set()
 
 
-def switched_off() -> bool:
-    """True when the environment turns every patch off."""
-    return os.environ.get(SWITCH_ENV, "").strip().lower() in _OFF
+def switched_off(name: str) -> bool:
+    """True when the environment turns patch `name` off (`off`, or `off:` naming it)."""
+    value = os.environ.get(SWITCH_ENV, "").strip().lower()
+    if value in _OFF:
+        return True
+    if not value.startswith("off:"):
+        return False
+    named = {part.strip() for part in value[len("off:") :].split(",") if part.strip()}
+    unknown = named - set(PATCHES)
+    if unknown:
+        raise ValueError(f"{SWITCH_ENV}={value}: no library patch {sorted(unknown)}; there are {sorted(PATCHES)}")
+    return name in named
 
 
 @lru_cache(maxsize=None)
@@ -87,8 +97,8 @@ def active(name: str, versions: Mapping[str, str | None] | None = None) -> bool:
     """Whether patch `name` applies: the switch is on and `versions` (default: the
     installed ones) are those it was tested with. Says why not, once per process."""
     patch = PATCHES[name]
-    if switched_off():
-        _report(name, logging.INFO, f"library patch {name!r} off ({SWITCH_ENV}=off): the libraries' own behaviour applies")
+    if switched_off(name):
+        _report(name, logging.INFO, f"library patch {name!r} off ({SWITCH_ENV}={os.environ[SWITCH_ENV]}): the libraries' own behaviour applies")
         return False
     found = {library: (versions if versions is not None else installed_versions()).get(library) for library in patch.tested_with}
     differing = {library: version for library, version in found.items() if version != patch.tested_with[library]}
