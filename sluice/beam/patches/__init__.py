@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from typing import Mapping
@@ -35,7 +35,7 @@ class Patch:
     name: str
     tested_with: Mapping[str, str]
     module: str
-    what: str = field(default="", compare=False)
+    what: str = ""
 
 
 PATCHES: dict[str, Patch] = {
