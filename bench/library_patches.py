@@ -97,9 +97,11 @@ def _digests(directory: Path) -> dict[str, str]:
 def compare_artifacts(run_a: str, run_b: str, components: list[str]) -> dict[str, str]:
     """Component -> "same (...)" or what differs, between two runs' artifacts.
 
-    Payload files are compared byte for byte, with three exceptions, each compared by what
+    Payload files are compared byte for byte, with four exceptions, each compared by what
     it holds: TFRecords of tf.Examples record by record as protos (tfx-bsl's encoder
-    writes a tf.Example's features in an order that changes from process to process), text
+    writes a tf.Example's features in an order that changes from process to process),
+    TFDV statistics with their features sorted (multi_processing merges them in the
+    order the workers finish), text
     naming its own run directory with that name set aside, and a SavedModel
     (`_PROCESS_SPECIFIC`) by its outputs, the transformed records beside it. An
     evaluation is compared by its test metrics, within METRIC_TOLERANCE.
@@ -135,11 +137,15 @@ def compare_artifacts(run_a: str, run_b: str, components: list[str]) -> dict[str
 
 def _same_content(a: Path, b: Path, name: str, run_a: str, run_b: str) -> str | None:
     """How files `name` of artifacts `a` and `b`, of different bytes, hold the same; None if not."""
+    from sluice.validation.statistics import STATS_FILE
+
     if name.startswith(_PROCESS_SPECIFIC):
         return "graph files judged by the transformed records"
     bytes_a, bytes_b = (a / name).read_bytes(), (b / name).read_bytes()
     if name.endswith(".tfrecord"):
         return "TFRecord files equal as tf.Examples" if _examples(bytes_a) == _examples(bytes_b) else None
+    if name.endswith(STATS_FILE):
+        return "statistics equal but for the order of features" if _statistics(bytes_a) == _statistics(bytes_b) else None
     try:
         text_a, text_b = bytes_a.decode(), bytes_b.decode()
     except UnicodeDecodeError:
@@ -147,6 +153,17 @@ def _same_content(a: Path, b: Path, name: str, run_a: str, run_b: str) -> str | 
     if text_a.replace(run_a, "<run>") == text_b.replace(run_b, "<run>"):
         return "text files equal but for their run directory"
     return None
+
+
+def _statistics(data: bytes) -> bytes:
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+
+    statistics = statistics_pb2.DatasetFeatureStatisticsList.FromString(data)
+    for dataset in statistics.datasets:  # merged across workers in the order they finish
+        features = sorted(dataset.features, key=lambda feature: feature.path.SerializeToString(deterministic=True))
+        del dataset.features[:]
+        dataset.features.extend(features)
+    return statistics.SerializeToString(deterministic=True)
 
 
 def _examples(data: bytes) -> list[bytes] | None:
@@ -190,6 +207,8 @@ def main() -> None:
 
     overrides = [*BUDGET, *(SAMPLE if args.sample else ()), *args.overrides]
     settings = ["on", "off", *(f"off:{name}" for name in PATCHES if args.parts)]
+    if args.parts and not any("multi_processing" in arg for arg in beam_args):
+        settings.remove("off:warm_workers")  # it acts only under multi_processing
     work = Path(tempfile.mkdtemp(prefix="library_patches-"))
     runs: dict[str, list[dict]] = {setting: [] for setting in settings}
     for repeat in range(args.repeats):
@@ -205,11 +224,12 @@ def main() -> None:
     mode = " ".join(beam_args) or "DirectRunner in_memory"
     print(f"\nCensus pipeline, {data}, {' '.join(BUDGET)}, {mode}; median of {args.repeats} run(s) each")
     print("seconds per component with patches <setting>, and each setting's seconds / patches on")
-    print(f"{'component':<18}" + "".join(f"{s:>22}" for s in settings))
+    widths = {s: max(20, len(s) + 2) for s in settings}
+    print(f"{'component':<18}" + "".join(f"{s:>{widths[s]}}" for s in settings))
     for component in [*components, "total"]:
         seconds = totals if component == "total" else {s: median[s][component] for s in settings}
         on = seconds["on"]
-        cells = [f"{seconds['on']:22.1f}"] + [f"{seconds[s]:10.1f} ({seconds[s] / on if on else float('nan'):5.2f}x)".rjust(22) for s in settings[1:]]
+        cells = [f"{on:{widths['on']}.1f}"] + [f"{seconds[s]:.1f} ({seconds[s] / on if on else float('nan'):.2f}x)".rjust(widths[s]) for s in settings[1:]]
         print(f"{component:<18}" + "".join(cells))
 
     for setting in settings[1:]:
