@@ -26,7 +26,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import tensorflow_data_validation as tfdv
     from tfx_bsl.public import tfxio
 
-    from sluice.beam.columnar import ReadColumnarCopy, type_record_batch_edges
+    from sluice.beam.columnar import ReadColumnarCopy
     from sluice.beam.jobs import new_pipeline, run_and_count
 
     examples = inputs["examples"]
@@ -43,7 +43,6 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
             | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(Statistics.split_file(name)))
         )
-    type_record_batch_edges(pipeline)
     run_and_count(pipeline, "statistics_gen")
 
     counted = {}

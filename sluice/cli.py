@@ -59,8 +59,18 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
 @overrides_option
 @home_option
 @click.option("--run-id", default=None, help="Name of the run directory (default: a timestamp).")
+@click.option(
+    "--no-library-patches", is_flag=True,
+    help="Run Beam, TFDV and tfx-bsl unpatched: sets SLUICE_LIBRARY_PATCHES=off for this run and its child processes.",
+)
 @beam_args_argument
-def run_command(pipeline: str, overrides, home, run_id, beam_args) -> None:
+def run_command(pipeline: str, overrides, home, run_id, no_library_patches, beam_args) -> None:
+    if no_library_patches:
+        import os
+
+        from sluice.beam.patches import SWITCH_ENV
+
+        os.environ[SWITCH_ENV] = "off"
     _exit_after(lambda: _run(pipeline, overrides, home, run_id, beam_args))
 
 

@@ -15,10 +15,9 @@ from typing import Any, Callable, Mapping
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.io.tfrecordio import _TFRecordUtil
 
 from components.example_gen.artifact import Span
-from sluice.beam.tfrecords import tfrecord_frames
+from sluice.beam.tfrecords import read_tfrecords, tfrecord_frames
 
 # TFT's own sink names a cache entry's file like this; its reader would find it too.
 _ENTRY_SHARD = "-00000-of-00001.gz"
@@ -36,8 +35,7 @@ def _write_entry(values: list[bytes], path: str) -> None:
 def _read_entry(_, pattern: str):
     for match in sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda m: m.path):
         with FileSystems.open(match.path, compression_type=CompressionTypes.GZIP) as handle:
-            while (record := _TFRecordUtil.read_record(handle)) is not None:
-                yield record
+            yield from read_tfrecords(handle)
 
 
 class _WriteEntry(beam.PTransform):

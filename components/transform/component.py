@@ -88,7 +88,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
     from tfx_bsl.public import tfxio
 
-    from sluice.beam.columnar import ReadColumnarCopy, type_record_batch_edges
+    from sluice.beam.columnar import ReadColumnarCopy
     from components.schema_gen import load_schema
     from sluice.validation.statistics import STATS_FILE
     from components.transform.analyzer_cache import analyze_spans
@@ -161,7 +161,6 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                 >> beam.ParDo(_encode_examples_fn(name), schema=beam.pvalue.AsSingleton(schema_view))
                 | f"Write{name.title()}Transformed" >> WriteFramedTFRecords(output.file("transformed", name, "data"))
             )
-    type_record_batch_edges(pipeline)
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)
     # Standalone TFT does not record the raw metadata; TFTransformOutput (and serving) needs it.
     metadata_io.write_metadata(dataset_metadata.DatasetMetadata(schema), output.file("metadata"))

@@ -46,9 +46,9 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     """PipelineOptions for one Beam step, from the user's arguments plus Sluice's defaults."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from sluice.beam.patches import introspection as beam_introspection
+    from sluice.beam import patches
 
-    beam_introspection.install()
+    patches.install_process_patches()
     return PipelineOptions(complete_beam_args(beam_args))
 
 
@@ -57,15 +57,18 @@ def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = 
 
     Under DirectRunner multi_processing, the job's workers start now (`sluice.beam.warm_workers`)
     and import `worker_imports` (the libraries the step's DoFns use) while the step builds
-    its pipeline, instead of after it, in the job's first stages.
+    its pipeline, instead of after it, in the job's first stages; unless library patches
+    are off or Beam is not the version that was tested (`sluice.beam.patches`).
     """
     import apache_beam as beam
     from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
+    from sluice.beam import patches
+
     options = pipeline_options(beam_args)
     runner = (options.view_as(StandardOptions).runner or "").lower()
     direct = options.view_as(DirectOptions)
-    if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing":
+    if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing" and patches.active("warm_workers"):
         from sluice.beam.warm_workers import warm_workers_runner
 
         count = direct.direct_num_workers if direct.direct_num_workers > 0 else os.cpu_count()
@@ -91,7 +94,10 @@ def run_and_count(pipeline, namespace: str) -> dict[str, int]:
     from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import TestOptions
 
+    from sluice.beam import patches
+
     try:
+        patches.prepare(pipeline)
         result = pipeline.run()
         if pipeline.options.view_as(TestOptions).dry_run:
             raise DryRunBuilt(getattr(result, "job", None))

@@ -1,9 +1,9 @@
-"""Beam IO Sluice needs beyond Beam's own."""
+"""TFRecord framing and Beam IO Sluice needs beyond Beam's own."""
 
 from __future__ import annotations
 
 import struct
-from typing import Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.coders import coders
@@ -43,6 +43,31 @@ def tfrecord_frames(records: Iterable[bytes]) -> bytes:
         append(record)
         append(pack_crc(masked_crc32c(record)))
     return b"".join(parts)
+
+
+class CorruptTFRecord(ValueError):
+    """A TFRecord file whose framing or checksums do not hold."""
+
+
+def read_tfrecords(handle: BinaryIO) -> Iterator[bytes]:
+    """The records of a TFRecord file open as `handle` (already decompressed), checked.
+
+    Raises:
+        CorruptTFRecord: a truncated record or a checksum that does not match.
+    """
+    while header := handle.read(_LENGTH.size + _CRC.size):
+        if len(header) < _LENGTH.size + _CRC.size:
+            raise CorruptTFRecord("a TFRecord header is truncated")
+        length = header[: _LENGTH.size]
+        if _CRC.unpack(header[_LENGTH.size :])[0] != masked_crc32c(length):
+            raise CorruptTFRecord("a TFRecord length fails its checksum")
+        (size,) = _LENGTH.unpack(length)
+        record, checksum = handle.read(size), handle.read(_CRC.size)
+        if len(record) < size or len(checksum) < _CRC.size:
+            raise CorruptTFRecord("a TFRecord record is truncated")
+        if _CRC.unpack(checksum)[0] != masked_crc32c(record):
+            raise CorruptTFRecord("a TFRecord record fails its checksum")
+        yield record
 
 
 class _FramedTFRecordSink(filebasedsink.FileBasedSink):

@@ -7,7 +7,10 @@ comes later imports them then, in the middle of a data-parallel stage. `WarmWork
 starts the processes as a Beam step begins, so they import all of it while the step
 builds its pipeline. `warm_workers_runner` runs the job on Beam's own FnApiRunner, as
 DirectRunner does in multi_processing mode, with one change: each worker slot the runner
-opens is handed to one of those processes.
+opens is handed to one of those processes. A job DirectRunner would not give the
+FnApiRunner (TestStream, Pub/Sub, real-time timers, ...) goes to DirectRunner itself.
+This copies DirectRunner's set-up, so it is used only with the Beam version it was
+tested with (`sluice.beam.patches`).
 
 How a slot is handed over: the runner starts its worker command, here
 `python -m sluice.beam.warm_workers attach DIR`. That short-lived process claims one warm
@@ -89,6 +92,11 @@ def warm_workers_runner(count: int, imports: Sequence[str] = ()):
             self.workers = workers
 
         def run_pipeline(self, pipeline, options):
+            if not direct_runner_uses_fn_api_runner(pipeline):
+                from apache_beam.runners.direct.direct_runner import DirectRunner
+
+                workers.close()
+                return DirectRunner().run_pipeline(pipeline, options)
             # Provisioned as DirectRunner provisions FnApiRunner: workers read the options here.
             encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
             provision = fn_runner.ExtendedProvisionInfo(beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded))
@@ -98,6 +106,48 @@ def warm_workers_runner(count: int, imports: Sequence[str] = ()):
             workers.close()
 
     return WarmWorkersRunner()
+
+
+def direct_runner_uses_fn_api_runner(pipeline) -> bool:
+    """Whether Beam's DirectRunner would run `pipeline` on its FnApiRunner: the checks of
+    `SwitchingDirectRunner.run_pipeline` (Beam 2.67), which sends other jobs to Prism or
+    the BundleBasedDirectRunner."""
+    import itertools
+
+    import apache_beam as beam
+    from apache_beam.internal.util import ArgumentPlaceholder
+    from apache_beam.io.gcp.pubsub import ReadFromPubSub, WriteToPubSub
+    from apache_beam.testing.test_stream import TestStream
+    from apache_beam.transforms import userstate
+    from apache_beam.transforms.core import CombineValuesDoFn
+    from apache_beam.transforms.timeutil import TimeDomain
+
+    supported = True
+
+    class Visitor(beam.pipeline.PipelineVisitor):
+        def enter_composite_transform(self, node):
+            nonlocal supported
+            if isinstance(node.transform, (ReadFromPubSub, WriteToPubSub)):
+                supported = False
+
+        def visit_transform(self, node):
+            nonlocal supported
+            transform = node.transform
+            if isinstance(transform, TestStream):
+                supported = False
+            if isinstance(transform, beam.ParDo):
+                dofn = transform.dofn
+                if isinstance(dofn, CombineValuesDoFn):
+                    args, kwargs = transform.raw_side_inputs
+                    if any(isinstance(arg, ArgumentPlaceholder) for arg in itertools.chain(args, kwargs.values())):
+                        supported = False
+                if userstate.is_stateful_dofn(dofn):
+                    _, timers = userstate.get_dofn_specs(dofn)
+                    if any(timer.time_domain == TimeDomain.REAL_TIME for timer in timers):
+                        supported = False
+
+    pipeline.visit(Visitor())
+    return supported
 
 
 def _socket_path(directory: str, index: int) -> str:
@@ -142,9 +192,9 @@ def _serve(socket_path: str, parent_pid: int, imports: Sequence[str]) -> None:
     server.listen(1)
     from apache_beam.runners.worker import sdk_worker_main
 
-    from sluice.beam.patches import introspection as beam_introspection
+    from sluice.beam import patches
 
-    beam_introspection.install()
+    patches.install_process_patches()
     for module in imports:
         try:
             importlib.import_module(module)

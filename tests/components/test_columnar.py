@@ -5,7 +5,7 @@ import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 import pytest
 
-from sluice.beam.columnar import RecordBatchCoder, type_record_batch_edges
+from sluice.beam.patches.record_batch_coder import RecordBatchCoder, type_record_batch_edges
 from sluice.beam.jobs import pipeline_options
 
 

@@ -1,4 +1,9 @@
-"""What Sluice remembers of Beam's introspection gives Beam the answers it would compute."""
+"""What Sluice remembers of Beam's introspection gives Beam the answers it would compute.
+
+Beam's functions may already be patched in this process: the comparison with pristine
+Beam runs in fresh processes (tests/sluice/test_library_patches.py); here the expected
+answers are written out.
+"""
 
 import inspect
 
@@ -46,11 +51,10 @@ def test_remembered_signatures_equal_inspects():
         assert get_signature(func) == inspect.signature(func), func  # the remembered answer too
 
 
-def test_remembered_dofn_specs_equal_beams():
+def test_remembered_dofn_specs_are_the_declared_ones():
     get_dofn_specs = remembered_dofn_specs(userstate.get_dofn_specs)
-    for dofn in (_Stateful(), _Stateful(), _Stateless()):
-        assert get_dofn_specs(dofn) == userstate.get_dofn_specs(dofn)
-    assert get_dofn_specs(_Stateful()) == ({BAG}, set())
+    for dofn, expected in ((_Stateful(), ({BAG}, set())), (_Stateful(), ({BAG}, set())), (_Stateless(), (set(), set()))):
+        assert get_dofn_specs(dofn) == expected
     specs = get_dofn_specs(_Stateful())
     specs[0].clear()  # a caller changing its copy does not change the next answer
     assert get_dofn_specs(_Stateful()) == ({BAG}, set())
@@ -61,7 +65,7 @@ def test_an_instance_holding_a_bound_method_is_inspected_itself():
     plain, odd = _Stateless(), _Stateless()
     odd.extra = _Stateful().process  # a bound method with a state parameter, on this instance only
     assert get_dofn_specs(plain) == (set(), set())
-    assert get_dofn_specs(odd) == userstate.get_dofn_specs(odd) == ({BAG}, set())
+    assert get_dofn_specs(odd) == ({BAG}, set())
 
 
 def test_remembered_views_share_the_options_values():

@@ -7,6 +7,9 @@ five spans makes about 5,000 such walks and 160,000 signature calls for a few hu
 distinct functions, several seconds of a run. Signatures do not change, and a DoFn's state
 and timer specs are declared on its class, so both are computed once and reused; so is
 each view of a pipeline's options, which Beam otherwise parses afresh per transform.
+
+It rebinds Beam functions in the modules that call them, so it is installed only through
+`sluice.beam.patches` (gated to the Beam version it was tested with).
 """
 
 from __future__ import annotations
