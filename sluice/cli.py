@@ -89,7 +89,7 @@ def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
         components.update(note=names[0])
 
         def show(outcome) -> None:
-            click.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s")
+            progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s")
             components.advance(note=names[min(names.index(outcome.component) + 1, len(names) - 1)])
 
         result = run_pipeline(pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show)

@@ -15,6 +15,7 @@ tasks and child processes print nothing.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from typing import Iterator, Literal, TextIO
@@ -103,6 +104,10 @@ class Display:
     def close(self) -> None:
         pass
 
+    def echo(self, text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
 
 class PlainLines(Display):
     """One line of plain text per finished step (per advance for a `lines="each"` step)."""
@@ -129,8 +134,8 @@ class PlainLines(Display):
 class LiveDisplay(PlainLines):
     """Rich progress bars on a terminal, with the plain lines printed above them.
 
-    Lines written to `sys.stdout` while it shows (the runner's "done in" lines) appear
-    above the bars too, when standard output is the same terminal.
+    `echo` lines and lines `print`ed to `sys.stdout` while it shows appear above the bars
+    too, when standard output is the same terminal.
     """
 
     def __init__(self, stream: TextIO, redirect_stdout: bool):
@@ -153,10 +158,17 @@ class LiveDisplay(PlainLines):
             refresh_per_second=4,
         )
         self._ids: dict[int, int] = {}
+        self._stdout_shared = redirect_stdout
         self._progress.start()
 
     def _say(self, text: str) -> None:
         self._progress.console.print(f"{self._indent}{text}", markup=False, highlight=False, soft_wrap=True)
+
+    def echo(self, text: str) -> None:
+        if self._stdout_shared:
+            self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            super().echo(text)
 
     def _fields(self, task: Task) -> dict:
         left = task.seconds_left()
@@ -213,6 +225,11 @@ def task(
     finally:
         step.finished = True
         display.finished(step)
+
+
+def echo(text: str) -> None:
+    """Writes a line of the program's own output to standard output (above live bars)."""
+    _display.echo(text)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, ROOT, SMALL_CENSUS_OVERRIDES
+from tests.test_console_output import assert_quiet_console
 
 SLUICE = str(Path(sys.executable).parent / "sluice")
 
@@ -37,6 +38,7 @@ def test_run_exits_zero_and_passes_beam_options_to_every_beam_step(tmp_path):
     assert "P(income_bracket = >50K) = " in out and "actual: <=50K" in out
 
     (run_dir,) = (tmp_path / "artifacts" / "census").iterdir()
+    assert_quiet_console(completed, run_dir)
     properties = {}
     for component in ("example_gen", "statistics_gen", "transform"):
         properties[component] = json.loads((run_dir / component / "artifact.json").read_text())["properties"]
@@ -59,7 +61,7 @@ def test_bad_input_exits_one_with_file_row_and_column(tmp_path):
     assert f"{bad}, row 10, column 'hours_per_week': 'many' is not an integer" in completed.stderr
     assert "Traceback" not in completed.stderr
     (run_dir,) = (tmp_path / "home" / "artifacts" / "census").iterdir()
-    assert [p.name for p in run_dir.iterdir()] == ["example_gen.rejects.jsonl"]  # no artifact
+    assert sorted(p.name for p in run_dir.iterdir()) == ["example_gen.rejects.jsonl", "sluice.log"]  # no artifact
 
 
 def test_validate_exits_zero_on_clean_serving_rows_and_one_on_skew(census_run, tmp_path):
