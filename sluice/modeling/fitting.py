@@ -56,6 +56,9 @@ def fit(model, train, validation, budget: Budget, seed: int, description: str = 
     import keras
 
     class ShowSteps(keras.callbacks.Callback):
+        # Keras then calls it off the training loop, which need not wait for each step's logs.
+        async_safe = True
+
         def on_train_batch_end(self, batch, logs=None):
             shown.advance()
 
