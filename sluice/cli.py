@@ -82,15 +82,15 @@ def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
     _library_output_to(Path(config.artifact_root) / pipeline.name / run_id / RUN_LOG, verbose)
     click.echo(f"Running pipeline {name!r}; artifacts under {config.artifact_root}")
     started = time.monotonic()
-    names = [component.name for component in pipeline.components]
+    upcoming = iter(component.name for component in pipeline.components)
     with _progress_shown(verbose), progress.task(
-        name, total=len(names), unit="components", lines="none", estimate=False
+        name, total=len(pipeline.components), unit="components", lines="none", estimate=False
     ) as components:
-        components.update(note=names[0])
+        components.update(note=next(upcoming))
 
         def show(outcome) -> None:
             progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s")
-            components.advance(note=names[min(names.index(outcome.component) + 1, len(names) - 1)])
+            components.advance(note=next(upcoming, ""))
 
         result = run_pipeline(pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show)
     total = time.monotonic() - started
