@@ -6,7 +6,7 @@ and times, on a terminal) or `PlainLines` (one line of plain text per finished s
 piped output and logs). Without one, reports go nowhere: library use, tests, Airflow
 tasks and child processes print nothing.
 
-    with progress.task("tuner: trials", total=10, unit="trials", lines="each") as trials:
+    with progress.task("tuner", total=10, unit="trials", lines="each") as trials:
         for ...:
             ...
             trials.advance(note="best log_loss 0.4100 (dnn)")
