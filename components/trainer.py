@@ -98,10 +98,12 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import keras
 
     models, records = [], []
-    for rank, values in enumerate(ensemble_members(inputs["hyperparameters"], params.ensemble_size)):
+    members = ensemble_members(inputs["hyperparameters"], params.ensemble_size)
+    for rank, values in enumerate(members):
         keras.utils.set_random_seed(params.seed + rank)
         model = build(values, features, params.seed + rank)
-        trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank)
+        shown_as = f"trainer: model {rank + 1} of {len(members)} ({values.get('family', 'model')})"
+        trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank, shown_as)
         models.append(model)
         records.append({"hyperparameters": values, "eval_metrics": score(model, evaluation), **trained})
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import click
 
+from sluice import console, progress
 from sluice.config import HOME_ENV, apply_overrides, default_home
 from sluice.errors import SluiceError
 from sluice.registry import available_pipelines, pipeline_module
 
-
+# The libraries' own output (TensorFlow, Beam, TFDV, ...) of a run, in its run directory.
+RUN_LOG = "sluice.log"
 
 overrides_option = click.option(
     "-o", "--set", "overrides", multiple=True, metavar="SECTION.FIELD=VALUE",
@@ -20,6 +23,10 @@ overrides_option = click.option(
 )
 home_option = click.option(
     "--home", default=None, help=f"Where artifacts and served models live (default ${HOME_ENV} or ./sluice_home)."
+)
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True,
+    help="Show the libraries' own output (TensorFlow, Beam, TFDV, ...) here too; by default it goes only to a log file.",
 )
 beam_args_argument = click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 _PASS_UNKNOWN = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -30,6 +37,7 @@ def main() -> None:
     from sluice.process import quiet_library_noise
 
     quiet_library_noise()
+    sys.stdout.reconfigure(line_buffering=True)  # keeps its lines in order with the progress lines on stderr
 
 
 @main.command("list", help="List the pipelines that can be run.")
@@ -63,33 +71,53 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
     "--no-library-patches", is_flag=True,
     help="Run Beam, TFDV and tfx-bsl unpatched: sets SLUICE_LIBRARY_PATCHES=off for this run and its child processes.",
 )
+@verbose_option
 @beam_args_argument
-def run_command(pipeline: str, overrides, home, run_id, no_library_patches, beam_args) -> None:
+def run_command(pipeline: str, overrides, home, run_id, no_library_patches, verbose, beam_args) -> None:
     if no_library_patches:
         import os
 
         from sluice.beam.patches import SWITCH_ENV
 
         os.environ[SWITCH_ENV] = "off"
-    _exit_after(lambda: _run(pipeline, overrides, home, run_id, beam_args))
+    _exit_after(lambda: _run(pipeline, overrides, home, run_id, verbose, beam_args))
 
 
-def _run(name, overrides, home, run_id, beam_args) -> None:
-    from sluice.runner import run_pipeline
+def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
+    from sluice.runner import new_run_id, run_pipeline
 
     module, config = _load_config(name, home, overrides)
     pipeline = module.create_pipeline(config)
+    run_id = run_id or new_run_id()
+    _library_output_to(Path(config.artifact_root) / pipeline.name / run_id / RUN_LOG, verbose)
     click.echo(f"Running pipeline {name!r}; artifacts under {config.artifact_root}")
     started = time.monotonic()
-    result = run_pipeline(
-        pipeline,
-        config.artifact_root,
-        run_id=run_id,
-        beam_args=beam_args,
-        on_outcome=lambda o: click.echo(f"  {o.component:<18} {'reused' if o.reused else 'done'} in {o.seconds:6.1f} s"),
-    )
+    upcoming = iter(component.name for component in pipeline.components)
+    with _progress_shown(verbose), progress.task(
+        name, total=len(pipeline.components), unit="components", lines="none", estimate=False
+    ) as components:
+        components.update(note=next(upcoming))
+
+        def show(outcome) -> None:
+            progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s")
+            components.advance(note=next(upcoming, ""))
+
+        result = run_pipeline(pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show)
     total = time.monotonic() - started
     _print_summary(module, config, pipeline, result, total)
+
+
+def _library_output_to(log_file: Path, verbose: bool) -> None:
+    """Unless `verbose`, sends the libraries' output (this process's and its children's) to `log_file`."""
+    if not verbose:
+        console.send_library_output_to(log_file)
+
+
+def _progress_shown(verbose: bool):
+    """Progress on the console's stderr: live on a terminal, plain lines otherwise and with --verbose
+    (the libraries' lines would tear a live display)."""
+    display = progress.display_for(console.errors(), live=not verbose, redirect_stdout=sys.stdout.isatty())
+    return progress.shown_by(display)
 
 
 def _print_summary(module, config, pipeline, result, total: float) -> None:
@@ -98,6 +126,8 @@ def _print_summary(module, config, pipeline, result, total: float) -> None:
     from sluice.serving.pushed_model import PushedModel
 
     click.echo(f"\nRun {result.run_id} ({result.run_dir})")
+    if console.log_file() is not None:
+        click.echo(f"Libraries' output (TensorFlow, Beam, ...): {console.log_file()}")
     click.echo(f"{'component':<18} {'seconds':>8}")
     for outcome in result.outcomes:
         click.echo(f"{outcome.component:<18} {outcome.seconds:8.1f}")
@@ -131,13 +161,13 @@ def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None
 @click.option("--csv", "csv_file", default=None, help="CSV file in the pipeline's raw format (default: its held-out test file).")
 @click.option("--rows", default=5, show_default=True, help="How many rows to score.")
 @home_option
-def predict_command(pipeline, csv_file, rows, home) -> None:
+@verbose_option
+def predict_command(pipeline, csv_file, rows, home, verbose) -> None:
     def predict() -> None:
-        from pathlib import Path
-
         from sluice.modeling.predict import latest_version
 
         module, config = _load_config(pipeline, home, ())
+        _library_output_to(_command_log(config, "predict"), verbose)
         model_dir = latest_version(Path(config.serving_root) / module.NAME)
         click.echo(f"Model: {model_dir}")
         _print_predictions(module, str(model_dir), csv_file or module.sample_rows_file(config), rows)
@@ -159,16 +189,19 @@ def predict_command(pipeline, csv_file, rows, home) -> None:
 @click.option("--serving", "serving_file", required=True, help="The serving data file.")
 @overrides_option
 @home_option
+@verbose_option
 @beam_args_argument
-def validate_command(pipeline, serving_file, overrides, home, beam_args) -> None:
+def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args) -> None:
     def validate() -> None:
         from sluice.artifacts import read_artifact
         from sluice.validation.data_validation import REPORT_FILE, DataValidation
         from sluice.validation.serving_check import validate_serving
 
         module, config = _load_config(pipeline, home, overrides)
+        _library_output_to(_command_log(config, "validate"), verbose)
         pipeline_definition = module.create_pipeline(config)
-        outcomes = validate_serving(pipeline_definition, config.artifact_root, serving_file, module.LABEL_KEY, beam_args)
+        with _progress_shown(verbose):
+            outcomes = validate_serving(pipeline_definition, config.artifact_root, serving_file, module.LABEL_KEY, beam_args)
         validation = read_artifact(outcomes[-1].uri)
         click.echo(
             f"No blocking finding in {serving_file} ({DataValidation.of(validation).warnings} warning(s)); "
@@ -195,12 +228,14 @@ def schema_group() -> None:
 @overrides_option
 @home_option
 @click.option("--force", is_flag=True, help="Replace an existing reviewed schema.")
-def freeze_command(pipeline, overrides, home, force) -> None:
+@verbose_option
+def freeze_command(pipeline, overrides, home, force, verbose) -> None:
     def freeze() -> None:
         from sluice.validation.schema_freeze import freeze as freeze_schema
         from sluice.validation.serving_check import last_training_statistics
 
         module, config = _load_config(pipeline, home, overrides)
+        _library_output_to(_command_log(config, "schema-freeze"), verbose)
         statistics = last_training_statistics(config.artifact_root, module.NAME)
         written = freeze_schema(statistics, module.LABEL_KEY, config.reviewed_schema, force=force)
         click.echo(f"Wrote {written} from {statistics.uri}; review it, then commit it.")
@@ -208,16 +243,29 @@ def freeze_command(pipeline, overrides, home, force) -> None:
     _exit_after(freeze)
 
 
+def _command_log(config, command: str) -> Path:
+    """Where a command other than `run` logs the libraries' output: under the home's logs/."""
+    return Path(config.home) / "logs" / f"{command}.log"
+
+
 def _exit_after(action) -> None:
-    """Runs `action`, then leaves through exit_now: TFT work crashes a normal interpreter exit."""
+    """Runs `action`, then leaves through exit_now: TFT work crashes a normal interpreter exit.
+
+    An error reaches the console (a SluiceError as its message, anything else with its
+    traceback) and the log, with the log's path.
+    """
     from sluice.process import exit_now
 
     try:
         action()
     except Exception as error:
+        shown = console.errors()
         if not isinstance(error, (SluiceError, FileNotFoundError)):
-            traceback.print_exc()
-        click.echo(f"error: {error}", err=True)
+            traceback.print_exc(file=shown)
+        click.echo(f"error: {error}", file=shown)
+        if console.log_file() is not None:
+            traceback.print_exc()  # the log keeps it beside the libraries' lines
+            click.echo(f"full log: {console.log_file()}", file=shown)
         exit_now(1)
     exit_now(0)
 

@@ -14,23 +14,31 @@ import sys
 
 def exit_now(code: int) -> None:
     """Flushes stdout/stderr and ends the process with `code`, skipping interpreter teardown."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # a closed pipe must not change the exit code
-            pass
+    from sluice import console
+
+    console.flush()
     os._exit(code)
 
 
-def quiet_library_noise() -> None:
-    """Silences start-up notices that say nothing about the run.
+# Google's client libraries warn at import that Python 3.11 nears its end of life.
+_PYTHON_VERSION_WARNING = "ignore::FutureWarning:google.api_core._python_version_support"
 
-    Python 3.11 end-of-life and grpcio notices from Google client libraries, and
-    TensorFlow's CPU/CUDA build messages; warnings and errors still show.
+
+def quiet_library_noise() -> None:
+    """Silences notices that say nothing about the run, here and in child processes.
+
+    Python 3.11 end-of-life notices from Google client libraries, TensorFlow's INFO lines
+    (CPU build, oneDNN) and gRPC's notices below errors; TensorFlow's warnings and errors still
+    show (with `sluice.console`, in the log file). Set through the environment, so child
+    processes are quiet from their first import.
     """
     import warnings
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    inherited = os.environ.get("PYTHONWARNINGS", "")
+    if _PYTHON_VERSION_WARNING not in inherited.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [inherited, _PYTHON_VERSION_WARNING]))
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\..*")
 
 
@@ -38,7 +46,8 @@ def call_in_child(module: str, request: dict) -> dict:
     """Runs `python -m module` in a fresh process with `request`; returns its reply.
 
     The child (see `answer_parent`) reads the request as JSON on stdin and writes its
-    reply to a file, so its own output streams through to this process's unchanged. A
+    reply to a file, so its own output goes where this process's goes (the console, or
+    the log file `sluice.console` sends the libraries' output to). A
     child that raised replies {"error": "Type: message"}; one that died without a reply
     gives {"error": "... exit code N"}.
     """

@@ -28,6 +28,7 @@ import time
 from typing import Any, Mapping, Sequence
 
 from components.tuner.search import SearchState, SearchStopped, run_with_workers, trial_loop
+from sluice import progress
 from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
 from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
@@ -186,14 +187,16 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         # then would run the finished trial again on resume.
         oracle.save()
         search.snapshot()
+        shown.advance(note=_best_so_far(oracle, params.objective))
 
     try:
-        if params.workers == 1:
-            trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform), deadline, after_trial)
-        else:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
-            run_with_workers(oracle, params.workers, "components.tuner.component", request, after_trial)
+        with progress.task("tuner", total=params.max_trials, unit="trials", lines="each", completed=restored) as shown:
+            if params.workers == 1:
+                trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform), deadline, after_trial)
+            else:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
+                run_with_workers(oracle, params.workers, "components.tuner.component", request, after_trial)
     except SearchStopped as stopped:
         raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
 
@@ -306,6 +309,17 @@ def _trial_records(oracle) -> list[dict]:
     return records
 
 
+def _best_so_far(oracle, objective: str) -> str:
+    """"best log_loss 0.4079 (trial 00, gradient_boosted_trees)", and how many trials failed."""
+    best = oracle.get_best_trials(1)
+    failed = sum(str(t.status) == "FAILED" for t in oracle.trials.values())
+    text = "no trial completed yet"
+    if best:
+        family = best[0].hyperparameters.values.get("family")
+        text = f"best {objective} {best[0].score:.4f} (trial {best[0].trial_id}{', ' + family if family else ''})"
+    return text + (f"; {failed} failed" if failed else "")
+
+
 def _trial_errors(trials: list[dict]) -> str:
     lines = [f"trial {t['trial_id']} {t['status']}: {t['error']}" for t in trials]
     return "\n  ".join(lines) or "no trial ran"
@@ -324,9 +338,11 @@ def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
         seed=params.seed,
         folds=params.folds,
     )
-    logistic, majority = run_trials_in_child(
-        [request, dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class")]
-    )
+    with progress.task("tuner: baselines", total=2, unit="models") as shown:
+        logistic, majority = run_trials_in_child(
+            [request, dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class")]
+        )
+        shown.advance(2)
     return {
         "majority_class": majority.get("metrics", majority),
         "logistic_regression": logistic.get("metrics", logistic),

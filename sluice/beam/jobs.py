@@ -88,23 +88,66 @@ class DryRunBuilt(SluiceError):
 def run_and_count(pipeline, namespace: str) -> dict[str, int]:
     """Runs a built pipeline to completion; returns its committed counters in `namespace`.
 
+    Progress shows the step's rows (`step_rows`): live where the runner runs the job
+    apart and answers metrics queries while it runs (Dataflow, say), at the end where
+    `run()` returns only once the job is done (DirectRunner).
+
     Raises:
         DryRunBuilt: with `--dry_run` (e.g. DataflowRunner): the job was built, not run.
     """
-    from apache_beam.metrics.metric import MetricsFilter
     from apache_beam.options.pipeline_options import TestOptions
+    from apache_beam.runners.runner import PipelineState
 
+    from sluice import progress
     from sluice.beam import patches
 
+    with progress.task(f"{namespace}: Beam job", unit="rows") as step:
+        try:
+            patches.prepare(pipeline)
+            result = pipeline.run()
+            if pipeline.options.view_as(TestOptions).dry_run:
+                raise DryRunBuilt(getattr(result, "job", None))
+            state = result.state
+            while not PipelineState.is_terminal(state):
+                state = result.wait_until_finish(duration=_POLL_MILLISECONDS) or result.state
+                _show_rows(step, _counters(result, namespace, committed=False))
+            result.wait_until_finish()
+        finally:
+            close = getattr(pipeline.runner, "close", None)  # warm workers left unused
+            if close is not None:
+                close()
+        counters = _counters(result, namespace, committed=True)
+        _show_rows(step, counters)
+    return counters
+
+
+_POLL_MILLISECONDS = 2000
+
+
+def step_rows(counters: dict[str, int]) -> int | None:
+    """The rows a step went through, by its counters' names: `rows_read`, else the sum of
+    its `rows_<split>` counters; None when it counts no rows."""
+    if "rows_read" in counters:
+        return counters["rows_read"]
+    per_split = [value for name, value in counters.items() if name.startswith("rows_")]
+    return sum(per_split) if per_split else None
+
+
+def _show_rows(step, counters: dict[str, int]) -> None:
+    rows = step_rows(counters)
+    if rows is not None:
+        step.update(completed=rows)
+
+
+def _counters(result, namespace: str, committed: bool) -> dict[str, int]:
+    from apache_beam.metrics.metric import MetricsFilter
+
     try:
-        patches.prepare(pipeline)
-        result = pipeline.run()
-        if pipeline.options.view_as(TestOptions).dry_run:
-            raise DryRunBuilt(getattr(result, "job", None))
-        result.wait_until_finish()
-    finally:
-        close = getattr(pipeline.runner, "close", None)  # warm workers left unused
-        if close is not None:
-            close()
-    counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
-    return {counter.key.metric.name: counter.committed for counter in counters}
+        counters = result.metrics().query(MetricsFilter().with_namespace(namespace))["counters"]
+    except Exception:
+        if committed:
+            raise
+        return {}  # a runner that cannot answer while the job runs: no live count
+    if committed:
+        return {counter.key.metric.name: counter.committed for counter in counters}
+    return {counter.key.metric.name: counter.attempted or 0 for counter in counters}

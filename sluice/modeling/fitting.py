@@ -38,33 +38,48 @@ class Budget:
     early_stopping_patience: int = 3
 
 
-def fit(model, train, validation, budget: Budget, seed: int) -> dict[str, Any]:
+def fit(model, train, validation, budget: Budget, seed: int, description: str = "training") -> dict[str, Any]:
     """Trains `model` on `train`; returns what the training did.
 
     Args:
         train: a function (batch_size, shuffle, repeat, seed) -> (features, label) dataset.
         validation: a finite (features, label) dataset, for early stopping.
+        description: how the training shows in progress, e.g. "trainer: model 1 of 2 (dnn)".
     """
+    from sluice import progress
+
     if is_forest(model):
-        model.fit(train(_FOREST_BATCH, False, False, seed), verbose=0)
+        with progress.task(description, unit="") as shown:
+            model.fit(train(_FOREST_BATCH, False, False, seed), verbose=0)
+            shown.update(note="trained in one pass")
         return {"steps_run": 0, "trained_in_one_pass": True}
     import keras
 
+    class ShowSteps(keras.callbacks.Callback):
+        # Keras then calls it off the training loop, which need not wait for each step's logs.
+        async_safe = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            shown.advance()
+
     rounds_size = min(budget.eval_every_steps, budget.steps)
-    callbacks = []
+    rounds = -(-budget.steps // rounds_size)
+    callbacks = [ShowSteps()]
     if budget.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=budget.early_stopping_patience, restore_best_weights=True))
-    history = model.fit(
-        train(budget.batch_size, True, True, seed),
-        steps_per_epoch=rounds_size,
-        epochs=-(-budget.steps // rounds_size),
-        validation_data=validation,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=0,
-    )
-    val_loss = history.history["val_loss"]
-    kept = val_loss.index(min(val_loss)) if budget.early_stopping_patience else len(val_loss) - 1
+    with progress.task(description, total=rounds * rounds_size, unit="steps") as shown:
+        history = model.fit(
+            train(budget.batch_size, True, True, seed),
+            steps_per_epoch=rounds_size,
+            epochs=rounds,
+            validation_data=validation,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=0,
+        )
+        val_loss = history.history["val_loss"]
+        kept = val_loss.index(min(val_loss)) if budget.early_stopping_patience else len(val_loss) - 1
+        shown.update(note=f"val_loss {val_loss[kept]:.4f} at step {(kept + 1) * rounds_size}")
     return {"steps_run": len(val_loss) * rounds_size, "kept_weights_of_step": (kept + 1) * rounds_size}
 
 
