@@ -96,7 +96,6 @@ def run_and_count(pipeline, namespace: str) -> dict[str, int]:
         DryRunBuilt: with `--dry_run` (e.g. DataflowRunner): the job was built, not run.
     """
     from apache_beam.options.pipeline_options import TestOptions
-    from apache_beam.runners.runner import PipelineState
 
     from sluice import progress
     from sluice.beam import patches
@@ -107,11 +106,7 @@ def run_and_count(pipeline, namespace: str) -> dict[str, int]:
             result = pipeline.run()
             if pipeline.options.view_as(TestOptions).dry_run:
                 raise DryRunBuilt(getattr(result, "job", None))
-            state = result.state
-            while not PipelineState.is_terminal(state):
-                state = result.wait_until_finish(duration=_POLL_MILLISECONDS) or result.state
-                _show_rows(step, _counters(result, namespace, committed=False))
-            result.wait_until_finish()
+            _wait_showing_rows(result, namespace, step)
         finally:
             close = getattr(pipeline.runner, "close", None)  # warm workers left unused
             if close is not None:
@@ -122,6 +117,20 @@ def run_and_count(pipeline, namespace: str) -> dict[str, int]:
 
 
 _POLL_MILLISECONDS = 2000
+
+
+def _wait_showing_rows(result, namespace: str, step) -> None:
+    """Waits for the job, showing its rows every couple of seconds where the runner can say."""
+    from apache_beam.runners.runner import PipelineState
+
+    state = result.state
+    while not PipelineState.is_terminal(state):
+        try:
+            state = result.wait_until_finish(duration=_POLL_MILLISECONDS) or result.state
+        except NotImplementedError:  # DirectRunner's streaming result waits only to the end
+            break
+        _show_rows(step, _counters(result, namespace, committed=False))
+    result.wait_until_finish()
 
 
 def step_rows(counters: dict[str, int]) -> int | None:

@@ -1,6 +1,7 @@
 """Warm workers keep DirectRunner's routing: a job the FnApiRunner cannot run goes to DirectRunner."""
 
 import apache_beam as beam
+import pytest
 from apache_beam.metrics import Metrics
 from apache_beam.testing.test_stream import TestStream as EventStream  # not collected by pytest
 from apache_beam.transforms import userstate, window
@@ -48,6 +49,7 @@ def _windowed_sums(pipeline):
     return run_and_count(pipeline, NAMESPACE)
 
 
+@pytest.mark.beam
 def test_a_test_stream_job_under_multi_processing_runs_as_directrunner_runs_it():
     warm = new_pipeline(MULTI_PROCESSING_2)
     assert hasattr(warm.runner, "workers")  # the warm workers' runner took the job
