@@ -311,7 +311,8 @@ def _trial_records(oracle) -> list[dict]:
 
 def _best_so_far(oracle, objective: str) -> str:
     """"best log_loss 0.4079 (trial 00, gradient_boosted_trees)", and how many trials failed."""
-    best = oracle.get_best_trials(1)
+    # keras-tuner ranks failed trials too, with no score: only scored ones count here.
+    best = [trial for trial in oracle.get_best_trials(len(oracle.trials)) if trial.score is not None][:1]
     failed = sum(str(t.status) == "FAILED" for t in oracle.trials.values())
     text = "no trial completed yet"
     if best:
