@@ -16,9 +16,8 @@ import numpy as np
 
 from components.trainer import Model
 from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
-from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
-from sluice.modeling.metrics import DIRECTIONS, best_first, binary_metrics
+from sluice.modeling.metrics import best_first, binary_metrics, objective_direction
 from sluice.modeling.transform_graph import TransformGraph
 
 METRICS_FILE = "metrics.json"
@@ -43,8 +42,7 @@ class Params:
     choose_by: str = "log_loss"
 
     def __post_init__(self):
-        if self.choose_by not in DIRECTIONS:
-            raise ConfigError(f"Evaluator: choose_by must be one of {', '.join(DIRECTIONS)}, not {self.choose_by!r}")
+        objective_direction(self.choose_by, "Evaluator: choose_by")
 
 
 class ModelEvaluation(ArtifactProperties):

@@ -4,7 +4,7 @@ Reads CSV files of `entity,timestamp,value` lines (timestamp in seconds since th
 and writes one tf.Example per entity and window (entity, window_start, window_end, count,
 mean, min, max) as an Examples artifact with the single split "aggregates", so the
 features can be validated (StatisticsGen) and joined to a pipeline's rows by entity and
-time. The aggregation is `sluice.windows.WindowAggregates`, the same on a stream.
+time. The aggregation is `sluice.beam.windows.WindowAggregates`, the same on a stream.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from sluice.runner import run_pipeline
 
 __all__ = ["Artifact", "Component", "Pipeline", "read_artifact", "run_pipeline"]
 
-# Modules pipelines import by their earlier, flat names (`from sluice import families`).
+# Modules a pipeline's own code imports by a short name (`from sluice import families`).
 _MOVED = {"families": "sluice.modeling.families", "windows": "sluice.beam.windows"}
 
 

@@ -4,7 +4,7 @@ Full-pass helpers compute their statistics once, on the analyzed (training) spli
 bake them into the transform graph as constants; instance-level helpers use no
 statistics. Either way the SavedModel applies exactly the same graph at serving.
 Integer outputs record their number of ids in the transformed schema, so a model can be
-built from that schema alone (`sluice.modeling.ModelFeatures`).
+built from that schema alone (`sluice.modeling.features.ModelFeatures`).
 
 Inputs are raw features as TFT gives them: dense [batch, 1] tensors, or SparseTensors for
 features that may be missing; `dense` turns either into a rank-1 tensor.

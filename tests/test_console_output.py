@@ -3,15 +3,13 @@ output (TensorFlow, Beam, TFDV, ...) in the run's log file unless --verbose."""
 
 import io
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sluice import progress
-from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, ROOT
+from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN, sluice
 
-SLUICE = str(Path(sys.executable).parent / "sluice")
 # Lines TensorFlow, XLA, TF-DF, TFDV, absl and Google's client libraries write while a run works.
 LIBRARY_NOISE = (
     "factory for plugin",  # Unable to register cuDNN/cuFFT/cuBLAS factory
@@ -57,8 +55,7 @@ def _bad_sample(tmp_path: Path) -> Path:
 
 
 def _run_on(data: Path, home: Path, *flags: str) -> subprocess.CompletedProcess:
-    command = [SLUICE, "run", "census", "--home", str(home), "-o", f"data.train_file={data}", "-o", f"data.test_file={CENSUS_SAMPLE_TEST}"]
-    return subprocess.run([*command, *flags], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return sluice("run", "census", "--home", str(home), "-o", f"data.train_file={data}", "-o", f"data.test_file={CENSUS_SAMPLE_TEST}", *flags)
 
 
 @pytest.mark.beam

@@ -91,8 +91,7 @@ class Params:
     def __post_init__(self):
         if self.oracle not in ORACLES:
             raise ConfigError(f"Tuner: oracle must be one of {ORACLES}, not {self.oracle!r}")
-        if self.objective not in DIRECTIONS:
-            raise ConfigError(f"Tuner: objective must be one of {', '.join(DIRECTIONS)}, not {self.objective!r}")
+        objective_direction(self.objective, "Tuner: objective")
 
 
 class HyperParameters(ArtifactProperties):
@@ -253,7 +252,7 @@ def make_oracle(params: Params, project_dir: str | None):
 
 
 def _budget(params: Params, steps: int) -> dict:
-    """A trial's `sluice.fitting.Budget`, as a dict."""
+    """A trial's `sluice.modeling.fitting.Budget`, as a dict."""
     return {
         "steps": steps,
         "batch_size": params.batch_size,

@@ -66,7 +66,7 @@ class TunerConfig(Section):
     @pydantic.field_validator("objective")
     @classmethod
     def _known_metric(cls, objective: str) -> str:
-        objective_direction(objective)  # raises for a metric with no direction
+        objective_direction(objective, "tuner.objective")
         return objective
 
 

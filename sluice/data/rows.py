@@ -1,7 +1,7 @@
 """CSV rows to tf.Example, one row at a time: the exact path.
 
 Pure functions with no Beam in them, so each rule is testable on a single line of text.
-ExampleGen's column-wise fast path (`blocks.py`) falls back to these for any block it
+ExampleGen's column-wise fast path (`components/example_gen/blocks.py`) falls back to these for any block it
 cannot parse whole, so every rejected row is named with its file, row and column.
 Rows are numbered as a text editor numbers lines: 1 is the file's first line.
 """

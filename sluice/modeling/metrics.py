@@ -12,12 +12,20 @@ DIRECTIONS = {"log_loss": "min", "accuracy": "max", "auc": "max"}
 T = TypeVar("T")
 
 
-def objective_direction(metric: str) -> str:
-    """"min" or "max": which way `metric` is better; ValueError for a metric not in DIRECTIONS."""
+def objective_direction(metric: str, setting: str = "") -> str:
+    """"min" or "max": which way `metric` is better.
+
+    Raises:
+        ConfigError: `metric` is not in DIRECTIONS; the message starts with `setting`
+            (e.g. "Tuner: objective") when given.
+    """
+    from sluice.config import ConfigError
+
     try:
         return DIRECTIONS[metric]
     except KeyError:
-        raise ValueError(f"no metric {metric!r} to optimise; choose one of {', '.join(DIRECTIONS)}") from None
+        where = f"{setting}: " if setting else ""
+        raise ConfigError(f"{where}no metric {metric!r} to optimise; choose one of {', '.join(DIRECTIONS)}") from None
 
 
 def best_first(items: Iterable[T], metric: str, value: Callable[[T], float]) -> list[T]:

@@ -1,1 +1,1 @@
-"""Serving exported models: the REST server, batch scoring, model loading (room for the serving work)."""
+"""Serving exported models: what a push records about its version (`pushed_model.py`); the REST server and batch scoring belong here too."""

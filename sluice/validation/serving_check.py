@@ -48,17 +48,19 @@ def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tup
     }
     sources = [{"pattern": serving_file, "splits": {SERVING_SPLIT: 100}}]
     example_gen = dataclasses.replace(example_gen, params={**example_gen.params, "sources": sources, "format": serving_csv})
-    validator = Component(
-        "serving_validator",
-        "components.example_validator:SPEC",
-        {"statistics": "statistics_gen", "schema": "schema_gen", "baseline": "statistics_gen", "examples": "example_gen"},
-        {
+    training_validator = pipeline.component("example_validator")
+    validator = dataclasses.replace(
+        training_validator,
+        name="serving_validator",
+        inputs={"statistics": "statistics_gen", "schema": "schema_gen", "baseline": "statistics_gen", "examples": "example_gen"},
+        params={
             "splits": [SERVING_SPLIT],
             "environment": "SERVING",
             "skew_training_split": "train",
             "skew_serving_split": SERVING_SPLIT,
-            "warn_only": pipeline.component("example_validator").params.get("warn_only", []),
+            "warn_only": training_validator.params.get("warn_only", []),
         },
+        after=(),
     )
     return example_gen, pipeline.component("statistics_gen"), validator
 

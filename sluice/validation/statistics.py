@@ -37,4 +37,4 @@ def load_split_statistics(statistics: Artifact, split: str):
     """The DatasetFeatureStatisticsList of one split of a statistics artifact."""
     import tensorflow_data_validation as tfdv
 
-    return tfdv.load_stats_binary(statistics.file(split, STATS_FILE))
+    return tfdv.load_stats_binary(statistics.file(Statistics.of(statistics).splits[split].file))

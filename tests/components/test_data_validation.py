@@ -16,15 +16,14 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from sluice.data.rows import CsvFormat, Row, encode_example, read_rows, typed_values
 from pipelines.census.features import LABEL_KEY
 from pipelines.census.pipeline import CSV_FORMAT, create_pipeline
-from sluice.artifacts import read_artifact
+from sluice.artifacts import read_artifact, write_artifact
+from sluice.data.rows import CsvFormat, Row, encode_example, read_rows, typed_values
 from sluice.errors import GateClosed
 from sluice.execute import execute
-from sluice.artifacts import write_artifact
 from sluice.validation.serving_check import SERVING_SPLIT, serving_components, validate_serving
-from sluice.validation.statistics import STATS_FILE
+from sluice.validation.statistics import STATS_FILE, Statistics, StatisticsSplit
 from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN
 
 CENSUS = CsvFormat(**CSV_FORMAT)
@@ -63,7 +62,7 @@ def statistics_in_memory(directory: Path, split: str, rows: list[dict], fmt: Csv
         stats = generate_statistics_in_memory(batch, tfdv.StatsOptions())
         with open(draft.file(split, STATS_FILE), "wb") as handle:
             handle.write(stats.SerializeToString())
-        draft.properties["splits"] = {split: {"num_examples": len(rows), "file": f"{split}/{STATS_FILE}"}}
+        Statistics(splits={split: StatisticsSplit(num_examples=len(rows), file=f"{split}/{STATS_FILE}")}).write(draft)
     return directory
 
 

@@ -13,6 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import userstate
 from apache_beam.transforms.userstate import BagStateSpec
 from apache_beam.typehints import decorators
+import pytest
 
 from sluice.beam.patches.introspection import remembered_dofn_specs, remembered_signature, remembered_view_as
 from sluice.beam.jobs import pipeline_options
@@ -80,6 +81,7 @@ def test_remembered_views_share_the_options_values():
     assert other.direct_running_mode == "multi_processing"
 
 
+@pytest.mark.beam
 def test_a_stateful_pipeline_runs_with_the_remembered_answers():
     with beam.Pipeline(options=pipeline_options()) as pipeline:
         out = pipeline | beam.Create([("a", 1), ("a", 2), ("b", 3)]) | beam.ParDo(_Stateful()) | beam.Values()

@@ -61,6 +61,7 @@ def fresh_reports(monkeypatch):
     monkeypatch.delenv(patches.SWITCH_ENV, raising=False)
 
 
+@pytest.mark.beam  # fresh processes run a Beam step
 def test_patched_beam_answers_as_pristine_beam_does(pristine, patched):
     functions = patched["after_step"]["beam_functions"]
     assert set(functions.values()) == {"sluice.beam.patches.introspection"}, functions  # really patched
@@ -68,6 +69,7 @@ def test_patched_beam_answers_as_pristine_beam_does(pristine, patched):
     assert pristine["answers"]["stateful_pipeline"] == {"a=1": 1, "a=3": 1, "b=3": 1, "a=7": 1}
 
 
+@pytest.mark.beam  # fresh processes run a Beam step
 def test_the_patched_step_uses_sluices_coder_typed_edges_and_warm_workers(patched):
     after = patched["after_step"]
     assert after["rows"] == 5
@@ -76,6 +78,7 @@ def test_the_patched_step_uses_sluices_coder_typed_edges_and_warm_workers(patche
     assert after["multi_processing_runner"] == "WarmWorkersRunner"
 
 
+@pytest.mark.beam  # fresh processes run a Beam step
 def test_switched_off_a_step_leaves_beam_tfdv_and_the_runner_as_shipped(pristine, switched_off):
     found, log = switched_off
     after = found["after_step"]

@@ -114,7 +114,9 @@ def install(name: str) -> bool:
     """Installs patch `name` if it is `active`; returns whether it is in place."""
     if not active(name):
         return False
-    importlib.import_module(PATCHES[name].module).install()
+    install_in_place = getattr(importlib.import_module(PATCHES[name].module), "install", None)
+    if install_in_place is not None:  # warm_workers has none: `new_pipeline` asks `active`
+        install_in_place()
     return True
 
 
