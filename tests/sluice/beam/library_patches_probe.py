@@ -1,7 +1,7 @@
 """Run in a fresh process by test_library_patches.py; prints what it found as JSON.
 
-    python -m tests.sluice.library_patches_probe pristine   # Beam's answers, Sluice never called
-    python -m tests.sluice.library_patches_probe sluice     # after a Sluice Beam step, patched unless
+    python -m tests.sluice.beam.library_patches_probe pristine   # Beam's answers, Sluice never called
+    python -m tests.sluice.beam.library_patches_probe sluice     # after a Sluice Beam step, patched unless
                                                             # SLUICE_LIBRARY_PATCHES=off
 
 It answers the questions Beam asks of DoFns, functions and options (signatures, state and

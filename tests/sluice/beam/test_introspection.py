@@ -1,7 +1,7 @@
 """What Sluice remembers of Beam's introspection gives Beam the answers it would compute.
 
 Beam's functions may already be patched in this process: the comparison with pristine
-Beam runs in fresh processes (tests/sluice/test_library_patches.py); here the expected
+Beam runs in fresh processes (tests/sluice/beam/test_library_patches.py); here the expected
 answers are written out.
 """
 

@@ -26,7 +26,7 @@ def _probe(*args: str, switch: str | None = None) -> tuple[dict, str]:
     if switch is not None:
         env[patches.SWITCH_ENV] = switch
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.sluice.library_patches_probe", *args],
+        [sys.executable, "-m", "tests.sluice.beam.library_patches_probe", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
