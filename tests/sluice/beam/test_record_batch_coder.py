@@ -2,25 +2,12 @@
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.testing.util import assert_that, equal_to
 import pytest
+from apache_beam.testing.util import assert_that, equal_to
 
-from sluice.beam.patches.record_batch_coder import RecordBatchCoder, type_record_batch_edges
 from sluice.beam.jobs import pipeline_options
-
-
-class _CountRows(beam.CombineFn):
-    def create_accumulator(self):
-        return 0
-
-    def add_input(self, total, batch):
-        return total + batch.num_rows
-
-    def merge_accumulators(self, totals):
-        return sum(totals)
-
-    def extract_output(self, total):
-        return total
+from sluice.beam.patches.record_batch_coder import RecordBatchCoder, type_record_batch_edges
+from tests.sluice.beam.library_patches_probe import CountRows
 
 
 def _batch(rows: int) -> pa.RecordBatch:
@@ -49,7 +36,7 @@ def test_hot_key_fanout_edges_carry_record_batches_typed_and_count_every_row():
         | beam.Create([3, 4, 5])
         | beam.Map(_batch).with_output_types(pa.RecordBatch)
         | beam.Map(lambda batch: ("all", batch)).with_output_types(beam.typehints.Tuple[str, pa.RecordBatch])
-        | beam.CombinePerKey(_CountRows()).with_hot_key_fanout(4)
+        | beam.CombinePerKey(CountRows()).with_hot_key_fanout(4)
     )
     assert_that(counts, equal_to([("all", 12)]))
     type_record_batch_edges(pipeline)
