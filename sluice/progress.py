@@ -27,7 +27,15 @@ class Task:
     """One step in progress: how far it is, out of how much, and a note on how it goes."""
 
     def __init__(
-        self, display: "Display", description: str, total: float | None, unit: str, lines: Lines, completed: float, estimate: bool
+        self,
+        display: "Display",
+        description: str,
+        total: float | None,
+        unit: str,
+        lines: Lines,
+        completed: float,
+        estimate: bool,
+        deadline: float | None = None,
     ):
         self.description = description
         self.total = total
@@ -41,6 +49,7 @@ class Task:
         self._done_before = completed  # found done (a resumed search's trials): not paced
         self._counted = completed > 0
         self._estimate = estimate
+        self._deadline = deadline
 
     def advance(self, amount: float = 1, note: str | None = None) -> None:
         """`amount` more done (a trial, a training step); `note` replaces the note."""
@@ -64,11 +73,15 @@ class Task:
         return time.monotonic() - self.started
 
     def seconds_left(self) -> float | None:
-        """At the pace of what was done here (not what a resumed step found done), or None."""
+        """At the pace of what was done here (not what a resumed step found done), and never
+        past the step's deadline; None when neither says."""
         done = self.completed - self._done_before
         if self.total is None or done <= 0 or not self._estimate:
             return None
-        return max(0.0, self.elapsed / done * (self.total - self.completed))
+        at_pace = max(0.0, self.elapsed / done * (self.total - self.completed))
+        if self._deadline is None:
+            return at_pace
+        return min(at_pace, max(0.0, self._deadline - time.monotonic()))
 
     def count(self) -> str:
         """"3 of 10 trials", "1,234 rows", or "" while nothing is counted and the total is unknown."""
@@ -204,6 +217,7 @@ def task(
     lines: Lines = "end",
     completed: float = 0,
     estimate: bool = True,
+    deadline: float | None = None,
 ) -> Iterator[Task]:
     """A step in progress, shown by the current display while the block runs.
 
@@ -216,9 +230,11 @@ def task(
         completed: how much was already done before the block (a resumed search's trials).
         estimate: show the time left at the pace so far; off where parts differ widely
             in length (a pipeline's components).
+        deadline: `time.monotonic()` by which the step stops whatever is left (a time
+            budget): the time left shown never goes past it.
     """
     display = _display
-    step = Task(display, description, total, unit, lines, completed, estimate)
+    step = Task(display, description, total, unit, lines, completed, estimate, deadline)
     display.started(step)
     try:
         yield step

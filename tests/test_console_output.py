@@ -3,6 +3,7 @@ output (TensorFlow, Beam, TFDV, ...) in the run's log file unless --verbose."""
 
 import io
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,17 @@ def test_plain_progress_is_one_line_per_finished_step_or_per_trial():
     ]
     assert lines[0].endswith(" left") and "best log_loss 0.4100 (trial 1, dnn)" in lines[0]
     assert lines[1].endswith("best log_loss 0.4000 (trial 2, linear)")  # finished: no time left shown
+
+
+def test_the_time_left_never_goes_past_the_deadline():
+    with progress.task("tuner", total=100, unit="trials", deadline=time.monotonic() + 60) as trials:
+        time.sleep(0.05)
+        trials.advance()  # at this pace 99 more trials take about 5 s: the pace rules
+        assert 0 < trials.seconds_left() < 30
+    with progress.task("tuner", total=100, unit="trials", deadline=time.monotonic() + 1) as trials:
+        time.sleep(0.05)
+        trials.advance()  # at this pace 99 more take about 5 s, but the budget ends in 1 s
+        assert trials.seconds_left() <= 1
 
 
 def test_without_a_display_progress_shows_nothing(capsys):

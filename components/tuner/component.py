@@ -189,7 +189,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         shown.advance(note=_best_so_far(oracle, params.objective))
 
     try:
-        with progress.task("tuner", total=params.max_trials, unit="trials", lines="each", completed=restored) as shown:
+        with progress.task(
+            "tuner", total=params.max_trials, unit="trials", lines="each", completed=restored, deadline=deadline
+        ) as shown:
             if params.workers == 1:
                 trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform), deadline, after_trial)
             else:
