@@ -1,46 +1,148 @@
-"""Wall time per component of the census pipeline, tuner off and 500 training steps.
+"""Census end to end, Sluice beside TFX 1.16 (the peer), one after the other in one run.
 
-Printed beside the figures of TFX 1.16's LocalDagRunner doing the same chain on the same
-data on this kind of machine (DirectRunner in_memory, no tuner, 500 training steps of a
-small wide&deep model): TFX cannot be installed beside this stack (it needs Python <= 3.10),
-so its run is a recorded reference, not one measured here. Goal: total <= 0.5 x TFX.
+Both run the same chain on the same machine with the same budget: DirectRunner in_memory,
+no tuner, 500 training steps of a small Wide & Deep model at batch 64. Each side runs in
+a fresh process, in alternating order over `--repeats` pairs, and the table shows the
+medians: seconds per component, each side's pipeline and whole-process wall time, peak
+RSS, and Sluice / TFX. Sluice does a little more work than the peer: it also reads,
+validates and transforms adult.test (16,281 rows) and scores the model on it.
 
-    .venv/bin/python bench/census_pipeline.py
+The peer lives in its own Python 3.10 venv (../shared/peer/README.md sets it up); without
+one this prints Sluice's figures and says that no ratio was measured.
+
+    .venv/bin/python bench/census_pipeline.py                 # peer at $SLUICE_TFX_PEER or ~/tfx-peer
+    .venv/bin/python bench/census_pipeline.py --repeats 1 --peer /path/to/tfx-peer
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from pipelines.census.pipeline import CensusConfig, create_pipeline  # noqa: E402
-from sluice.config import apply_overrides  # noqa: E402
-from sluice.process import exit_now  # noqa: E402
-from sluice.runner import run_pipeline  # noqa: E402
+from bench.common import run_measured  # noqa: E402
 
-TFX_SECONDS = {"example_gen": 26, "statistics_gen": 13, "transform": 85, "trainer": 84, "evaluator": 38}
-TFX_TOTAL = 247
-SAME_BUDGET = ["tuner.max_trials=0", "trainer.train_steps=500", "trainer.early_stopping_patience=0"]
+SAME_BUDGET = ["tuner.max_trials=0", "trainer.train_steps=500", "trainer.batch_size=64", "trainer.early_stopping_patience=0"]
+PEER_SCRIPT = ROOT.parent / "shared" / "peer" / "tfx_adult_pipeline.py"
+# TFX's component ids -> Sluice's component names, in pipeline order.
+COMPONENTS = {
+    "CsvExampleGen": "example_gen",
+    "StatisticsGen": "statistics_gen",
+    "SchemaGen": "schema_gen",
+    "ExampleValidator": "example_validator",
+    "Transform": "transform",
+    "Trainer": "trainer",
+    "Evaluator": "evaluator",
+    "Pusher": "pusher",
+}
+GOAL_TOTAL, GOAL_COMPONENT = 0.25, 0.35
+
+
+def run_sluice(work: Path) -> dict:
+    """One census run in a fresh process: {"components": {name: s}, "pipeline_s", "process_s", "peak_rss_mib"}."""
+    command = [sys.executable, __file__, "--phase", str(work)]
+    measured = run_measured(command, cwd=ROOT)
+    return {**json.loads(measured["stdout"].strip().splitlines()[-1]), **measured["usage"]}
+
+
+def run_peer(peer: Path, work: Path, name: str) -> dict:
+    """One TFX run of the same chain, as ../shared/peer/README.md runs it."""
+    command = [
+        str(peer / "venv" / "bin" / "python"), str(PEER_SCRIPT), "--run-name", name, "--mode", "in_memory",
+        "--base-dir", str(work), "--data-root", str(peer / "data" / "adult" / "train"),
+    ]
+    measured = run_measured(command, cwd=ROOT, env={**os.environ, "PEER": str(peer)})
+    line = next(line for line in reversed(measured["stdout"].splitlines()) if line.startswith("TIMING_JSON "))
+    timing = json.loads(line[len("TIMING_JSON "):])
+    if timing["status"] != "ok":
+        raise RuntimeError(f"the TFX peer failed: {timing['error']}")
+    components = {COMPONENTS[name]: seconds for name, seconds in timing["component_wall_s_from_logs"] if name in COMPONENTS}
+    return {"components": components, "pipeline_s": timing["pipeline_wall_s"], **measured["usage"]}
+
+
+def _phase(work: str) -> None:
+    from bench.common import finish_phase
+    from pipelines.census.pipeline import CensusConfig, create_pipeline
+    from sluice.config import apply_overrides
+    from sluice.runner import run_pipeline
+
+    config = apply_overrides(CensusConfig(home=work), SAME_BUDGET)
+    started = time.monotonic()
+    result = run_pipeline(create_pipeline(config), config.artifact_root)
+    finish_phase({"components": {o.component: o.seconds for o in result.outcomes}, "pipeline_s": time.monotonic() - started})
+
+
+def _median(runs: list[dict], *keys: str) -> float | None:
+    values = []
+    for run in runs:
+        value = run
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)):
+            values.append(value)
+    return statistics.median(values) if values else None
+
+
+def _cell(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def report(sluice_runs: list[dict], peer_runs: list[dict]) -> None:
+    print(f"\nCensus pipeline, {' '.join(SAME_BUDGET)}, DirectRunner in_memory; medians of {len(sluice_runs)} run(s) each")
+    print(f"{'':<20} {'Sluice':>9} {'TFX 1.16':>9} {'ratio':>7}")
+    # Every Sluice component in pipeline order; tuner and skew_validator have no TFX counterpart here.
+    names = list(sluice_runs[0]["components"]) if sluice_runs else list(COMPONENTS.values())
+    rows = [(name, ("components", name)) for name in names]
+    rows += [("pipeline (s)", ("pipeline_s",)), ("process (s)", ("process_s",)), ("peak RSS (MiB)", ("peak_rss_mib",))]
+    for label, keys in rows:
+        ours, theirs = _median(sluice_runs, *keys), _median(peer_runs, *keys)
+        ratio = f"{ours / theirs:7.2f}" if ours is not None and theirs else ""
+        print(f"{label:<20} {_cell(ours):>9} {_cell(theirs):>9} {ratio}")
+    if not peer_runs:
+        print("\nNo TFX peer: no ratio was measured (set one up with ../shared/peer/README.md, then pass --peer).")
+        return
+    total = _median(sluice_runs, "process_s") / _median(peer_runs, "process_s")
+    slowest = max(
+        (_median(sluice_runs, "components", name) / theirs, name)
+        for name in COMPONENTS.values()
+        if (theirs := _median(peer_runs, "components", name)) and theirs >= 1.0
+    )
+    print(f"\nWhole process, Sluice / TFX: {total:.2f} (goal <= {GOAL_TOTAL}); "
+          f"highest component ratio: {slowest[1]} {slowest[0]:.2f} (goal <= {GOAL_COMPONENT}, components of 1 s or more)")
 
 
 def main() -> None:
-    config = apply_overrides(CensusConfig(home=tempfile.mkdtemp(prefix="census_bench-")), SAME_BUDGET)
-    started = time.monotonic()
-    result = run_pipeline(create_pipeline(config), config.artifact_root)
-    total = time.monotonic() - started
-    print(f"\nCensus pipeline, {' '.join(SAME_BUDGET)}, DirectRunner in_memory")
-    print(f"{'component':<18} {'sluice s':>9} {'TFX 1.16 s':>11} {'ratio':>7}")
-    for outcome in result.outcomes:
-        reference = TFX_SECONDS.get(outcome.component)
-        ratio = f"{outcome.seconds / reference:7.2f}" if reference else ""
-        print(f"{outcome.component:<18} {outcome.seconds:9.1f} {reference or '':>11} {ratio}")
-    print(f"{'total':<18} {total:9.1f} {TFX_TOTAL:>11} {total / TFX_TOTAL:7.2f}   (goal <= 0.50)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default_peer = os.environ.get("SLUICE_TFX_PEER", str(Path.home() / "tfx-peer"))
+    parser.add_argument("--peer", default=default_peer, help="the TFX peer's directory (its venv/ and data/)")
+    parser.add_argument("--repeats", type=int, default=3, help="pairs of runs; medians are shown")
+    args = parser.parse_args()
+    peer = Path(args.peer)
+    has_peer = (peer / "venv" / "bin" / "python").exists() and PEER_SCRIPT.exists()
+    sluice_runs, peer_runs = [], []
+    with tempfile.TemporaryDirectory(prefix="census_bench-") as scratch:
+        for repeat in range(args.repeats):
+            order = ["sluice", "tfx"] if repeat % 2 == 0 else ["tfx", "sluice"]
+            for side in order:
+                if side == "sluice":
+                    sluice_runs.append(run_sluice(Path(scratch) / f"sluice-{repeat}"))
+                    print(f"  run {repeat + 1}, Sluice: {sluice_runs[-1]['process_s']:.1f} s", flush=True)
+                elif has_peer:
+                    peer_runs.append(run_peer(peer, Path(scratch) / "tfx", f"r{repeat}"))
+                    print(f"  run {repeat + 1}, TFX 1.16: {peer_runs[-1]['process_s']:.1f} s", flush=True)
+    report(sluice_runs, peer_runs)
 
 
 if __name__ == "__main__":
-    main()
-    exit_now(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "--phase":
+        _phase(sys.argv[2])  # leaves the process
+    else:
+        main()

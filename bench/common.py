@@ -61,3 +61,25 @@ def example_gen_artifact(csv: Path, work: Path) -> str:
     component = create_pipeline(CensusConfig(home=str(work))).component("example_gen")
     only_train = {**component.params, "sources": [{"pattern": str(csv), "splits": {"train": 100}}]}
     return execute(dataclasses.replace(component, params=only_train), work / "examples", {}).uri
+
+
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+started = time.monotonic()
+code = subprocess.run(sys.argv[1:]).returncode
+usage = {"process_s": time.monotonic() - started, "peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+print("MEASURED " + json.dumps(usage), file=sys.stderr, flush=True)
+sys.exit(code)
+"""
+
+
+def run_measured(command: list[str], cwd: Path, env: dict | None = None) -> dict:
+    """Runs `command` as a whole process: {"stdout": its output, "usage": {"process_s", "peak_rss_mib"}}.
+
+    A small wrapper process starts it, so the wall time counts interpreter start-up and
+    imports, and the peak RSS is the command's own (its largest process)."""
+    completed = subprocess.run([sys.executable, "-c", _MEASURE, *command], cwd=cwd, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed with exit code {completed.returncode}:\n{completed.stderr[-3000:]}")
+    line = next(line for line in reversed(completed.stderr.splitlines()) if line.startswith("MEASURED "))
+    return {"stdout": completed.stdout, "usage": json.loads(line[len("MEASURED "):])}
