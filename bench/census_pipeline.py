@@ -22,13 +22,12 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import run_measured  # noqa: E402
+from bench.common import run_census, run_measured  # noqa: E402
 
 SAME_BUDGET = ["tuner.max_trials=0", "trainer.train_steps=500", "trainer.batch_size=64", "trainer.early_stopping_patience=0"]
 PEER_SCRIPT = ROOT.parent / "shared" / "peer" / "tfx_adult_pipeline.py"
@@ -48,9 +47,8 @@ GOAL_TOTAL, GOAL_COMPONENT = 0.25, 0.35
 
 def run_sluice(work: Path) -> dict:
     """One census run in a fresh process: {"components": {name: s}, "pipeline_s", "process_s", "peak_rss_mib"}."""
-    command = [sys.executable, __file__, "--phase", str(work)]
-    measured = run_measured(command, cwd=ROOT)
-    return {**json.loads(measured["stdout"].strip().splitlines()[-1]), **measured["usage"]}
+    run = run_census(str(work), SAME_BUDGET)
+    return {"components": run["seconds"], "pipeline_s": run["total"], "process_s": run["process_s"], "peak_rss_mib": run["peak_rss_mib"]}
 
 
 def run_peer(peer: Path, work: Path, name: str) -> dict:
@@ -66,18 +64,6 @@ def run_peer(peer: Path, work: Path, name: str) -> dict:
         raise RuntimeError(f"the TFX peer failed: {timing['error']}")
     components = {COMPONENTS[name]: seconds for name, seconds in timing["component_wall_s_from_logs"] if name in COMPONENTS}
     return {"components": components, "pipeline_s": timing["pipeline_wall_s"], **measured["usage"]}
-
-
-def _phase(work: str) -> None:
-    from bench.common import finish_phase
-    from pipelines.census.pipeline import CensusConfig, create_pipeline
-    from sluice.config import apply_overrides
-    from sluice.runner import run_pipeline
-
-    config = apply_overrides(CensusConfig(home=work), SAME_BUDGET)
-    started = time.monotonic()
-    result = run_pipeline(create_pipeline(config), config.artifact_root)
-    finish_phase({"components": {o.component: o.seconds for o in result.outcomes}, "pipeline_s": time.monotonic() - started})
 
 
 def _median(runs: list[dict], *keys: str) -> float | None:
@@ -142,7 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--phase":
-        _phase(sys.argv[2])  # leaves the process
-    else:
-        main()
+    main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -83,3 +84,43 @@ def run_measured(command: list[str], cwd: Path, env: dict | None = None) -> dict
         raise RuntimeError(f"{command[0]} failed with exit code {completed.returncode}:\n{completed.stderr[-3000:]}")
     line = next(line for line in reversed(completed.stderr.splitlines()) if line.startswith("MEASURED "))
     return {"stdout": completed.stdout, "usage": json.loads(line[len("MEASURED "):])}
+
+
+def run_census(home: str, overrides: list[str], until: str | None = None, beam_args: list[str] = (), env: dict | None = None) -> dict:
+    """The census pipeline (up to `until`) in a fresh process, measured as a whole.
+
+    Returns {"run_dir", "seconds": {component: s}, "total" (the pipeline's seconds),
+    "patches": {name: applied}, "process_s", "peak_rss_mib"}.
+    """
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    command = [sys.executable, "-m", "bench.common", home, json.dumps(overrides), until or "", json.dumps(list(beam_args))]
+    measured = run_measured(command, cwd=ROOT, env=env)
+    return {**json.loads(measured["stdout"].strip().splitlines()[-1]), **measured["usage"]}
+
+
+def _census_phase(home: str, overrides: str, until: str, beam_args: str) -> None:
+    import dataclasses
+    import time
+
+    from pipelines.census.pipeline import CensusConfig, create_pipeline
+    from sluice.beam import patches
+    from sluice.config import apply_overrides
+    from sluice.process import exit_now
+    from sluice.runner import run_pipeline
+
+    config = apply_overrides(CensusConfig(home=home), json.loads(overrides))
+    pipeline = create_pipeline(config)
+    if until:
+        names = [component.name for component in pipeline.components]
+        pipeline = dataclasses.replace(pipeline, components=pipeline.components[: names.index(until) + 1])
+    started = time.monotonic()
+    result = run_pipeline(pipeline, config.artifact_root, beam_args=json.loads(beam_args))
+    total = time.monotonic() - started
+    applied = {name: patches.active(name) for name in patches.PATCHES}
+    print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "patches": applied}), flush=True)
+    exit_now(0)
+
+
+if __name__ == "__main__":
+    _census_phase(*sys.argv[1:])

@@ -23,13 +23,14 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
 
 BUDGET = ("tuner.max_trials=0", "trainer.train_steps=100", "trainer.early_stopping_patience=0")
 SAMPLE = (
@@ -48,42 +49,13 @@ METRIC_TOLERANCE = 1e-6
 
 
 def run_census(switch: str, home: str, overrides: list[str], until: str | None, beam_args: list[str] = ()) -> dict:
-    """Runs the census pipeline (up to `until`) in a child process with patches `switch`
-    ("on", "off" or "off:NAME,..."); returns {"run_dir", "seconds": {component: s}, "total", "patches": {name: applied}}."""
+    """`bench.common.run_census` with patches `switch` ("on", "off" or "off:NAME,...")."""
     from sluice.beam.patches import SWITCH_ENV
 
     env = {key: value for key, value in os.environ.items() if key != SWITCH_ENV}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if switch != "on":
         env[SWITCH_ENV] = switch
-    command = [sys.executable, __file__, "--phase", home, json.dumps(overrides), until or "", json.dumps(list(beam_args))]
-    completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
-    if completed.returncode != 0:
-        raise RuntimeError(f"census run with patches {switch} failed:\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
-def _phase(home: str, overrides: str, until: str, beam_args: str) -> None:
-    import dataclasses
-    import time
-
-    from pipelines.census.pipeline import CensusConfig, create_pipeline
-    from sluice.beam import patches
-    from sluice.config import apply_overrides
-    from sluice.process import exit_now
-    from sluice.runner import run_pipeline
-
-    config = apply_overrides(CensusConfig(home=home), json.loads(overrides))
-    pipeline = create_pipeline(config)
-    if until:
-        names = [component.name for component in pipeline.components]
-        pipeline = dataclasses.replace(pipeline, components=pipeline.components[: names.index(until) + 1])
-    started = time.monotonic()
-    result = run_pipeline(pipeline, config.artifact_root, beam_args=json.loads(beam_args))
-    total = time.monotonic() - started
-    applied = {name: patches.active(name) for name in patches.PATCHES}
-    print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "patches": applied}), flush=True)
-    exit_now(0)
+    return common.run_census(home, overrides, until, beam_args, env)
 
 
 def _digests(directory: Path) -> dict[str, str]:
@@ -200,10 +172,7 @@ def main() -> None:
     parser.add_argument("--until", default=None, help="last component to run (default: the whole pipeline)")
     parser.add_argument("--parts", action="store_true", help="also one setting per patch with only that patch off")
     parser.add_argument("-o", dest="overrides", action="append", default=[], help="extra SECTION.FIELD=VALUE")
-    parser.add_argument("--phase", nargs=4, help=argparse.SUPPRESS)
     args, beam_args = parser.parse_known_args()
-    if args.phase:
-        _phase(*args.phase)
 
     overrides = [*BUDGET, *(SAMPLE if args.sample else ()), *args.overrides]
     settings = ["on", "off", *(f"off:{name}" for name in PATCHES if args.parts)]

@@ -139,8 +139,10 @@ def _print_summary(module, config, pipeline, result, total: float) -> None:
         summary = pipeline.component(outcome.component).load_spec().summary
         if summary is not None:
             click.echo(f"\n{summary(artifact)}")
-        if artifact.type == PushedModel.type_name() and PushedModel.of(artifact).pushed:
-            pushed_to = PushedModel.of(artifact).pushed_to
+        if artifact.type == PushedModel.type_name():
+            pushed = PushedModel.of(artifact)
+            if pushed.pushed:
+                pushed_to = pushed.pushed_to
     if pushed_to is not None:
         _print_predictions(module, pushed_to, module.sample_rows_file(config), rows=1)
 
