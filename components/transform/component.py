@@ -90,7 +90,6 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     from sluice.beam.columnar import ReadColumnarCopy
     from components.schema_gen import load_schema
-    from sluice.validation.statistics import STATS_FILE
     from components.transform.analyzer_cache import analyze_spans
     from sluice.beam.tfrecords import WriteFramedTFRecords
     from sluice.beam.jobs import new_pipeline, run_and_count
@@ -153,7 +152,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                     >> beam.Map(lambda batch_and_passthrough: batch_and_passthrough[0]).with_output_types(pa.RecordBatch)
                     | f"Generate{name.title()}PostTransformStatistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
                     | f"Write{name.title()}PostTransformStatistics"
-                    >> tfdv.WriteStatisticsToBinaryFile(output.file(POST_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
+                    >> tfdv.WriteStatisticsToBinaryFile(output.file(POST_TRANSFORM_STATISTICS_DIR, Statistics.split_file(name)))
                 )
             _ = (
                 batches
@@ -187,7 +186,6 @@ def _keep_pre_transform_statistics(statistics: Artifact | None, examples: Artifa
     exactly the rows transformed (same split names, same example counts)."""
     import shutil
 
-    from sluice.validation.statistics import STATS_FILE
 
     if statistics is None:
         return None
@@ -199,7 +197,7 @@ def _keep_pre_transform_statistics(statistics: Artifact | None, examples: Artifa
                 f"Transform: the statistics at {statistics.uri} do not describe split {name!r} of "
                 f"{examples.uri} ({described} examples, {split.rows} rows)"
             )
-        shutil.copyfile(statistics.file(counted[name].file), output.file(PRE_TRANSFORM_STATISTICS_DIR, name, STATS_FILE))
+        shutil.copyfile(statistics.file(counted[name].file), output.file(PRE_TRANSFORM_STATISTICS_DIR, Statistics.split_file(name)))
     return {"dir": PRE_TRANSFORM_STATISTICS_DIR, "from": statistics.uri}
 
 

@@ -23,7 +23,7 @@ from sluice.data.rows import CsvFormat, Row, encode_example, read_rows, typed_va
 from sluice.errors import GateClosed
 from sluice.execute import execute
 from sluice.validation.serving_check import SERVING_SPLIT, serving_components, validate_serving
-from sluice.validation.statistics import STATS_FILE, Statistics, StatisticsSplit
+from sluice.validation.statistics import Statistics, StatisticsSplit
 from tests.helpers import CENSUS_SAMPLE_TEST, CENSUS_SAMPLE_TRAIN
 
 CENSUS = CsvFormat(**CSV_FORMAT)
@@ -60,9 +60,9 @@ def statistics_in_memory(directory: Path, split: str, rows: list[dict], fmt: Csv
     batch = ExamplesToRecordBatchDecoder().DecodeBatch([encode_example(values, fmt) for values in rows])
     with write_artifact(directory, type="Statistics", producer="test") as draft:
         stats = generate_statistics_in_memory(batch, tfdv.StatsOptions())
-        with open(draft.file(split, STATS_FILE), "wb") as handle:
+        with open(draft.file(Statistics.split_file(split)), "wb") as handle:
             handle.write(stats.SerializeToString())
-        Statistics(splits={split: StatisticsSplit(num_examples=len(rows), file=f"{split}/{STATS_FILE}")}).write(draft)
+        Statistics(splits={split: StatisticsSplit(num_examples=len(rows), file=Statistics.split_file(split))}).write(draft)
     return directory
 
 
