@@ -2,7 +2,8 @@
 
 The SavedModel's `serving_default` takes serialized raw tf.Example, parses it with the
 raw schema (label removed), applies the transform graph computed on training data, and
-runs the model: raw strings in, probabilities out. Its vocabularies are copied into the
+runs the model: raw strings in, probabilities out. The raw features it takes are listed in
+`assets.extra/raw_features.json` (`sluice.serving.raw_features`). Its vocabularies are copied into the
 SavedModel's assets, so serving never reads the Transform artifact.
 
 The saved module's `predict_transformed` function runs the model alone on already
@@ -62,12 +63,16 @@ def export_serving_model(models, transform_dir: str, label: str, export_dir: str
     `transform_dir` as one SavedModel."""
     import tensorflow_transform as tft
 
-    module = _ServingModule(models, tft.TFTransformOutput(transform_dir), label)
+    from sluice.serving.raw_features import describe, write_raw_features
+
+    tft_output = tft.TFTransformOutput(transform_dir)
+    module = _ServingModule(models, tft_output, label)
     tf.saved_model.save(
         module,
         export_dir,
         signatures={RAW_SIGNATURE: module.serve_examples},
     )
+    write_raw_features(export_dir, describe({k: v for k, v in tft_output.raw_feature_spec().items() if k != label}))
 
 
 def load_serving_model(model_dir: str):
