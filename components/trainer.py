@@ -1,6 +1,9 @@
 """Trainer: trains the best hyperparameters (and, for an ensemble, the next best) and
 exports them with the TFT graph.
 
+A decision forest trains in one pass, so the one its search trial kept is reused as is
+(`components.tuner.component.kept_model`); networks train again with the full budget.
+
 Every exported SavedModel takes serialized raw tf.Example and applies the transform graph
 itself, so it cannot be served with a different transformation than it was trained with:
 `serving_model/` holds the best trial's model; with `ensemble_size` > 1, `ensemble_model/`
@@ -13,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Sequence
 
-from components.tuner.component import HyperParameters, ranked_trials
+from components.tuner.component import HyperParameters, kept_model, ranked_trials
 from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
 from sluice.contract import ComponentSpec
 from sluice.modeling.transform_graph import TransformGraph
@@ -72,14 +75,24 @@ class Model(ArtifactProperties):
         return {"single": self.serving_model, **({"ensemble": self.ensemble_model} if self.ensemble_model else {})}
 
 
-def ensemble_members(tuner: Artifact, size: int) -> list[dict]:
-    """Hyperparameters of the `size` best completed trials with distinct values, best first."""
-    members = [HyperParameters.of(tuner).hyperparameters]
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """A model to train: its hyperparameters, and the model its trial kept, if any."""
+
+    values: dict[str, Any]
+    kept_model: str | None = None
+
+
+def ensemble_members(tuner: Artifact, size: int) -> list[Member]:
+    """The `size` best completed trials with distinct values, best first."""
+    recorded = HyperParameters.of(tuner)
+    best = recorded.best_trial
+    members = [Member(recorded.hyperparameters, kept_model(tuner, best) if best else None)]
     for trial in ranked_trials(tuner):
         if len(members) >= size:
             break
-        if trial["hyperparameters"] not in members:
-            members.append(trial["hyperparameters"])
+        if all(trial["hyperparameters"] != member.values for member in members):
+            members.append(Member(trial["hyperparameters"], kept_model(tuner, trial["trial_id"])))
     return members
 
 
@@ -99,13 +112,16 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     models, records = [], []
     members = ensemble_members(inputs["hyperparameters"], params.ensemble_size)
-    for rank, values in enumerate(members):
-        keras.utils.set_random_seed(params.seed + rank)
-        model = build(values, features, params.seed + rank)
-        shown_as = f"trainer: model {rank + 1} of {len(members)} ({values.get('family', 'model')})"
-        trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank, shown_as)
+    for rank, member in enumerate(members):
+        shown_as = f"trainer: model {rank + 1} of {len(members)} ({member.values.get('family', 'model')})"
+        if member.kept_model:
+            model, trained = reuse_kept_model(member.kept_model, shown_as)
+        else:
+            keras.utils.set_random_seed(params.seed + rank)
+            model = build(member.values, features, params.seed + rank)
+            trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank, shown_as)
         models.append(model)
-        records.append({"hyperparameters": values, "eval_metrics": score(model, evaluation), **trained})
+        records.append({"hyperparameters": member.values, "eval_metrics": score(model, evaluation), **trained})
 
     export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR))
     if len(models) > 1:
@@ -119,6 +135,17 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         serving_model=SERVING_MODEL_DIR,
         ensemble_model=ENSEMBLE_MODEL_DIR if len(models) > 1 else None,
     ).write(output)
+
+
+def reuse_kept_model(model_dir: str, shown_as: str):
+    """The model a trial kept (trained the same way the Trainer would), and its record."""
+    from sluice import progress
+    from sluice.modeling.export import load_serving_model
+
+    with progress.task(shown_as, unit="") as shown:
+        model = load_serving_model(model_dir)
+        shown.update(note="reused the search's model (one pass over the same train split)")
+    return model, {"steps_run": 0, "trained_in_one_pass": True, "reused_from_search": model_dir}
 
 
 SPEC = ComponentSpec(

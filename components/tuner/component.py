@@ -13,6 +13,10 @@ snapshotted after every finished trial; a search killed mid-way and started agai
 run, same inputs and parameters) restores the last snapshot and goes on without redoing
 finished trials. A finished search moves its state into the artifact (`search/`).
 
+Kept models: a decision forest trains in one pass over the train split, so under holdout
+a trial's forest is exactly the model the Trainer would train. Each such trial keeps its
+SavedModel (`search/models/<trial_id>`, `kept_model`), and the Trainer reuses it.
+
 Baselines: the majority class and a logistic regression (the `linear` family at its
 defaults) are scored with the same protocol, so the search result is seen beside them.
 """
@@ -38,6 +42,7 @@ from sluice.modeling.transform_graph import TransformGraph
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
 TRIALS_FILE = "trials.json"
+SEARCH_DIR = "search"  # the oracle's files, and `models/<trial_id>` each trial kept
 ORACLES = ("random", "bayesian", "hyperband")
 _TUNER_ID = "sluice"
 _HYPERBAND_MAX_EPOCHS = 9
@@ -131,6 +136,12 @@ def load_trials(tuner: Artifact) -> list[dict]:
         return json.load(handle)
 
 
+def kept_model(tuner: Artifact, trial_id: str) -> str | None:
+    """The SavedModel a trial kept (a one-pass family under holdout), if it kept one."""
+    path = tuner.file(SEARCH_DIR, "models", trial_id)
+    return path if os.path.isdir(path) else None
+
+
 def ranked_trials(tuner: Artifact) -> list[dict]:
     """The completed trials of a search, best first by its objective (none without a search)."""
     recorded = HyperParameters.of(tuner)
@@ -193,10 +204,15 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             "tuner", total=params.max_trials, unit="trials", lines="each", completed=restored, deadline=deadline
         ) as shown:
             if params.workers == 1:
-                trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform), deadline, after_trial)
+                trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform, search.models), deadline, after_trial)
             else:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                request = {"params": dataclasses.asdict(params), "transform_uri": transform.uri, "seconds_left": remaining}
+                request = {
+                    "params": dataclasses.asdict(params),
+                    "transform_uri": transform.uri,
+                    "models_dir": str(search.models),
+                    "seconds_left": remaining,
+                }
                 run_with_workers(oracle, params.workers, "components.tuner.component", request, after_trial)
     except SearchStopped as stopped:
         raise SearchFailed(f"Tuner: the search stopped: {stopped}\n  {_trial_errors(_trial_records(oracle))}") from None
@@ -208,7 +224,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     best = best_first(finished, params.objective, lambda t: t["score"])[0]
     baselines = _baselines(params, transform)
     _write_files(output, best["hyperparameters"], trials=trials)
-    search.move_into(output.file("search"))
+    search.move_into(output.file(SEARCH_DIR))
     HyperParameters(
         hyperparameters=best["hyperparameters"],
         searched=True,
@@ -263,7 +279,7 @@ def _budget(params: Params, steps: int) -> dict:
     }
 
 
-def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
+def _run_trial(oracle, trial, params: Params, transform: Artifact, models_dir: str | os.PathLike) -> None:
     from components.tuner.trial import TrialRequest, run_trial_in_child
 
     values = dict(trial.hyperparameters.values)
@@ -277,6 +293,7 @@ def _run_trial(oracle, trial, params: Params, transform: Artifact) -> None:
         budget=_budget(params, steps),
         seed=params.seed,
         folds=params.folds,
+        model_dir=os.path.join(models_dir, trial.trial_id),
     )
     reply = run_trial_in_child(request)
     if "error" in reply:
@@ -377,7 +394,8 @@ def _work() -> None:
     transform = read_artifact(request["transform_uri"])
     deadline = None if request["seconds_left"] is None else time.monotonic() + request["seconds_left"]
     chief = oracle_client(make_oracle(params, None))
-    trial_loop(chief, os.environ["KERASTUNER_TUNER_ID"], lambda o, t: _run_trial(o, t, params, transform), deadline)
+    run_one = lambda o, t: _run_trial(o, t, params, transform, request["models_dir"])  # noqa: E731
+    trial_loop(chief, os.environ["KERASTUNER_TUNER_ID"], run_one, deadline)
     exit_now(0)
 
 

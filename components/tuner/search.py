@@ -51,6 +51,7 @@ class SearchState:
     def __init__(self, home: Path, fingerprint: str):
         self.home = Path(home)
         self.live = self.home / "live"
+        self.models = self.home / "models"  # trained models kept by trials (`TrialRequest.model_dir`)
         self._state = self.home / "state"
         self._fingerprint = fingerprint
 
@@ -81,8 +82,11 @@ class SearchState:
         shutil.rmtree(old, ignore_errors=True)
 
     def move_into(self, destination: str) -> None:
+        """Moves the oracle's files to `destination`, and the kept models to `destination/models`."""
         shutil.rmtree(destination, ignore_errors=True)
         shutil.move(str(self.live), destination)
+        if self.models.exists():
+            shutil.move(str(self.models), os.path.join(destination, "models"))
         shutil.rmtree(self.home)
 
 

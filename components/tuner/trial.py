@@ -26,6 +26,8 @@ class TrialRequest:
         budget: a `Budget` as a dict.
         seed: drives initialisation, shuffling and the forests' sampling.
         folds: 1 for holdout (train on train, score on eval), K for K-fold over train.
+        model_dir: where to keep the trained model when the Trainer would train the very
+            same one (a one-pass family under holdout), so it is reused, not trained again.
     """
 
     model_fn: str
@@ -35,6 +37,7 @@ class TrialRequest:
     budget: Mapping[str, Any]
     seed: int
     folds: int = 1
+    model_dir: str | None = None
 
 
 def run_trial(request: TrialRequest) -> dict[str, Any]:
@@ -48,7 +51,7 @@ def run_trial(request: TrialRequest) -> dict[str, Any]:
     transform = read_artifact(request.transform_uri)
     features = model_features(transform, request.label)
     build = load_object(request.model_fn)
-    _, record = train_and_score(
+    model, record = train_and_score(
         lambda: build(dict(request.values), features, request.seed),
         transform,
         request.label,
@@ -56,7 +59,21 @@ def run_trial(request: TrialRequest) -> dict[str, Any]:
         request.seed,
         folds=request.folds,
     )
+    if request.model_dir and request.folds <= 1 and record.get("trained_in_one_pass"):
+        keep_model(model, request.model_dir)
     return {**record, "seconds": time.monotonic() - started, "started_at": started_at, "ended_at": time.time()}
+
+
+def keep_model(model, model_dir: str) -> None:
+    """Saves a trained model whole, or not at all: written beside `model_dir`, then renamed."""
+    import os
+    import shutil
+
+    incoming = f"{model_dir}.incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    model.save(incoming)
+    shutil.rmtree(model_dir, ignore_errors=True)
+    os.rename(incoming, model_dir)
 
 
 def run_trial_in_child(request: TrialRequest) -> dict[str, Any]:

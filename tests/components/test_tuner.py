@@ -164,3 +164,42 @@ def test_evaluator_pushes_the_better_of_best_model_and_ensemble_on_eval(artifact
     assert evaluation.properties["metrics"] == candidates[better]["test"]
     assert pusher.properties["model"] == better
     assert os.path.exists(os.path.join(pusher.properties["pushed_to"], "saved_model.pb"))
+
+
+def forest_space(hp) -> None:
+    """A small space of decision forests only (each trains in one pass)."""
+    hp.Choice("family", ["gradient_boosted_trees", "random_forest"])
+    hp.Int("min_examples", 2, 10, default=5)
+    hp.Int("gbt_num_trees", 10, 20, step=10, default=10)
+    hp.Int("gbt_max_depth", 2, 4, default=3)
+    hp.Float("gbt_shrinkage", 0.1, 0.3, default=0.1)
+    hp.Float("gbt_subsample", 0.8, 1.0, step=0.2, default=1.0)
+    hp.Int("rf_num_trees", 10, 20, step=10, default=10)
+    hp.Int("rf_max_depth", 4, 8, step=4, default=4)
+
+
+def test_the_trainer_reuses_the_forests_its_search_trained(artifact, tmp_path):
+    from sluice.artifacts import read_artifact
+    from sluice.execute import execute
+
+    transform = artifact("transform").uri
+    search = tuner_component(max_trials=2, search_space="tests.components.test_tuner:forest_space")
+    tuner = read_artifact(execute(search, tmp_path, {"transform": transform}).uri)
+    trials = {t["trial_id"]: t for t in json.loads((tuner.path / "trials.json").read_text())}
+    assert sorted(p.name for p in (tuner.path / "search" / "models").iterdir()) == sorted(trials)
+
+    trainer = Component(
+        "trainer",
+        "components.trainer:SPEC",
+        {"transform": "transform", "hyperparameters": "tuner"},
+        {"model_fn": MODEL, "label": "income_bracket", "ensemble_size": 2},
+    )
+    model = read_artifact(execute(trainer, tmp_path, {"transform": transform, "hyperparameters": tuner.uri}).uri)
+    members = model.properties["members"]
+    assert len(members) == 2
+    for member in members:
+        trial = next(t for t in trials.values() if t["hyperparameters"] == member["hyperparameters"])
+        assert member["reused_from_search"] == str(tuner.path / "search" / "models" / trial["trial_id"])
+        # The very model the trial scored: the same eval rows give the same loss.
+        assert member["eval_metrics"]["log_loss"] == pytest.approx(trial["metrics"]["log_loss"], rel=1e-5)
+    assert (model.path / "ensemble_model" / "saved_model.pb").exists()
