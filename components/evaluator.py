@@ -162,15 +162,33 @@ def summary(evaluation: Artifact) -> str:
 
 def score_split(model_dir: str, transform: Artifact, split: str, label: str, batch_size: int):
     """(labels, probabilities) of one transformed split, through the SavedModel's model alone."""
-    from sluice.modeling.datasets import split_dataset
-    from sluice.modeling.export import load_serving_model, predict_transformed
+    from sluice.modeling.export import load_serving_model
 
-    saved_model = load_serving_model(model_dir)
+    return _score_transformed(load_serving_model(model_dir), transform, split, label, batch_size)
+
+
+def _score_transformed(saved_model, transform: Artifact, split: str, label: str, batch_size: int):
+    from sluice.modeling.datasets import split_dataset
+    from sluice.modeling.export import predict_transformed
+
     labels, probabilities = [], []
     for features, target in split_dataset(transform, split, label, batch_size):
         probabilities.append(predict_transformed(saved_model, features))
         labels.append(target.numpy())
     return np.concatenate(labels), np.concatenate(probabilities)
+
+
+def load_models(model_dirs: Mapping[str, str]) -> dict[str, Any]:
+    """Each SavedModel loaded once (name -> model); a load error names the model."""
+    from sluice.modeling.export import load_serving_model
+
+    loaded = {}
+    for name, model_dir in model_dirs.items():
+        try:
+            loaded[name] = load_serving_model(model_dir)
+        except Exception as error:  # a served version this process cannot load (its ops, its files): say which
+            raise EvaluationError(f"Evaluator: cannot load the {name} model {model_dir}: {error}") from error
+    return loaded
 
 
 def _feature_value(example, name: str):
@@ -185,28 +203,22 @@ def _feature_value(example, name: str):
 
 
 def score_raw_split(
-    examples: Artifact, split: str, models: Mapping[str, str], label: str, positive_label, features: Sequence[str], batch_size: int
+    examples: Artifact, split: str, models: Mapping[str, Any], label: str, positive_label, features: Sequence[str], batch_size: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, list]]:
     """One pass over a split's raw tf.Examples: (labels, {model: P(positive)}, {feature: raw values}).
 
-    Every model in `models` (name -> SavedModel directory) scores the same serialized rows
+    Every model in `models` (name -> loaded SavedModel) scores the same serialized rows
     through its `serving_default` signature (the label is in the rows; the signature's
     parser ignores it).
     """
     import tensorflow as tf
 
-    from sluice.modeling.export import load_serving_model, predict_raw
+    from sluice.modeling.export import predict_raw
 
     pattern = examples.file(Examples.of(examples).splits[split].pattern)
     files = sorted(glob.glob(pattern))
     if not files:
         raise EvaluationError(f"Evaluator: no {split!r} examples at {pattern}")
-    loaded = {}
-    for name, model_dir in models.items():
-        try:
-            loaded[name] = load_serving_model(model_dir)
-        except Exception as error:  # a served version the loader cannot read: say which
-            raise EvaluationError(f"Evaluator: cannot load {name} model {model_dir}: {error}") from error
     labels, raw = [], {name: [] for name in features}
     probabilities = {name: [] for name in models}
     for batch in tf.data.TFRecordDataset(files).batch(batch_size).as_numpy_iterator():
@@ -218,7 +230,7 @@ def score_raw_split(
             labels.append(int(value == positive_label) if positive_label is not None else int(value))
             for name in features:
                 raw[name].append(_feature_value(example, name))
-        for name, model in loaded.items():
+        for name, model in models.items():
             probabilities[name].append(predict_raw(model, batch))
     return np.array(labels), {name: np.concatenate(p) for name, p in probabilities.items()}, raw
 
@@ -237,16 +249,17 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     trainer, transform, examples = inputs["model"], inputs["transform"], inputs["examples"]
     exported = Model.of(trainer).exported()
+    served = served_version(params.serving_dir) if params.serving_dir else None
+    model_dirs = {name: trainer.file(d) for name, d in exported.items()}
+    if served is not None:
+        model_dirs["served"] = str(Path(params.serving_dir) / str(served))
+    models = load_models(model_dirs)
     on_choice_split = {
-        name: binary_metrics(*score_split(trainer.file(d), transform, params.choose_on, params.label, params.batch_size))
-        for name, d in exported.items()
+        name: binary_metrics(*_score_transformed(models[name], transform, params.choose_on, params.label, params.batch_size))
+        for name in exported
     }
     chosen = best_first(exported, params.choose_by, lambda name: on_choice_split[name][params.choose_by])[0]
 
-    served = served_version(params.serving_dir) if params.serving_dir else None
-    models = {name: trainer.file(d) for name, d in exported.items()}
-    if served is not None:
-        models["served"] = str(Path(params.serving_dir) / str(served))
     features = [spec.feature for spec in params.slice_specs()]
     labels, predictions, raw = score_raw_split(examples, params.split, models, params.label, params.positive_label, features, params.batch_size)
 

@@ -75,7 +75,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             "model": evaluation.chosen,
             "families": _families(trainer, evaluation.chosen),
             "metrics": {"split": evaluation.split, **evaluation.metrics},
-            "blessing": blessing.model_dump(mode="json"),
+            # The decision in short; every check is in the Evaluator's artifact.
+            "blessing": {"blessed": True, "reason": blessing.reason, "served_version": blessing.served_version},
         },
     )
     os.rename(staging, serving_dir / str(version))

@@ -54,6 +54,14 @@ class SliceSpec(pydantic.BaseModel):
             return f">= {self.buckets[-1]:g}"
         return f"[{self.buckets[index - 1]:g}, {self.buckets[index]:g})"
 
+    def order(self, value: Any) -> tuple:
+        """A sort key that shows slices in their natural order (buckets low to high, missing last)."""
+        if value is None:
+            return (1, 0, "")
+        if self.buckets is None:
+            return (0, 0, str(value))
+        return (0, bisect.bisect_right(self.buckets, value), "")
+
 
 def slice_metrics(
     task: str,
@@ -66,8 +74,11 @@ def slice_metrics(
     include its row count ("examples"). `raw[feature]` holds each row's raw value."""
     sliced = {}
     for spec in specs:
+        keys = {}
+        for value in raw[spec.feature]:
+            keys.setdefault(spec.slice_of(value), spec.order(value))
         names = np.array([spec.slice_of(v) for v in raw[spec.feature]], dtype=object)
         sliced[spec.feature] = {
-            name: task_metrics(task, labels[names == name], predictions[names == name]) for name in sorted(set(names))
+            name: task_metrics(task, labels[names == name], predictions[names == name]) for name in sorted(keys, key=keys.get)
         }
     return sliced

@@ -64,3 +64,9 @@ def test_slices_carry_their_metrics_and_row_counts():
     assert sliced["sex"]["Female"]["accuracy"] == 1.0 and sliced["sex"]["Male"]["accuracy"] == 0.5
     assert {name: m["examples"] for name, m in sliced["age"].items()} == {"< 45": 3, ">= 45": 2}
     assert sliced["age"][">= 45"]["recall"] == 1.0
+
+
+def test_slices_are_listed_in_their_natural_order():
+    raw = {"age": [70, None, 30, 10, 50]}
+    sliced = slice_metrics("binary", np.array([1, 0, 1, 0, 1]), np.full(5, 0.5), raw, [SliceSpec(feature="age", buckets=[25, 45, 65])])
+    assert list(sliced["age"]) == ["< 25", "[25, 45)", "[45, 65)", ">= 65", MISSING]
