@@ -1,8 +1,12 @@
 """Pusher: copies a blessed SavedModel into a TF Serving layout, `<serving_dir>/<version>/`.
 
-The model pushed is the one the Evaluator chose (the best trial's, or the ensemble); it is
-blessed when its evaluated accuracy reaches the pipeline's threshold. The copy
-is written beside its final place and renamed, so TF Serving never sees half a version.
+The model pushed is the Evaluator's candidate (the best trial's, or the ensemble), and
+only when the Evaluator blessed it (`sluice.modeling.blessing`). The copy and its
+`manifest.json` (`sluice.serving.manifest`) are written into `.<version>.incoming` beside
+the final place and renamed, so TF Serving never sees half a version. Then all but the
+`keep_versions` highest versions are deleted; the served version is the highest, so it is
+never one of them. Versions rolled back (`sluice rollback`) wait in `.rolled_back/`,
+untouched.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from typing import Mapping, Sequence
 from components.evaluator import ModelEvaluation
 from components.trainer import Model
 from sluice.artifacts import Artifact, ArtifactDraft
+from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
+from sluice.serving.manifest import write_manifest
 from sluice.serving.pushed_model import PushedModel
+from sluice.serving.versions import next_version, retire_old_versions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,45 +34,74 @@ class Params:
 
     Args:
         serving_dir: the model's directory in the serving layout (versions go below it).
-        min_accuracy: the evaluated accuracy a model needs to be pushed.
+        pipeline: the pipeline's name, recorded in each version's manifest.
+        keep_versions: how many versions stay after a push (the served one always does).
     """
 
     serving_dir: str
-    min_accuracy: float
+    pipeline: str = ""
+    keep_versions: int = 5
+
+    def __post_init__(self):
+        if self.keep_versions < 1:
+            raise ConfigError("Pusher: keep_versions must be at least 1 (the served version is never deleted)")
 
 
-def next_version(serving_dir: Path) -> int:
-    """A version number above every existing one (seconds since the epoch when that is higher)."""
-    existing = [int(p.name) for p in serving_dir.glob("*") if p.name.isdigit()] if serving_dir.exists() else []
-    return max([int(time.time())] + [v + 1 for v in existing])
+def _families(trainer: Artifact, chosen: str) -> list[str]:
+    model = Model.of(trainer)
+    if chosen == "ensemble":
+        return sorted({m["hyperparameters"].get("family", "") for m in model.members} - {""})
+    return [model.hyperparameters["family"]] if "family" in model.hyperparameters else []
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     trainer, evaluation = inputs["model"], ModelEvaluation.of(inputs["evaluation"])
-    accuracy = evaluation.accuracy
-    if accuracy < params.min_accuracy:
-        reason = f"accuracy {accuracy:.4f} < threshold {params.min_accuracy}"
-        PushedModel(accuracy=accuracy, min_accuracy=params.min_accuracy, pushed=False, reason=reason).write(output)
+    blessing = evaluation.blessing
+    if not evaluation.blessed:
+        PushedModel(accuracy=evaluation.accuracy, blessed=False, pushed=False, reason=blessing.reason).write(output)
         return
     serving_dir = Path(params.serving_dir)
     serving_dir.mkdir(parents=True, exist_ok=True)
     version = next_version(serving_dir)
     staging = serving_dir / f".{version}.incoming"
     shutil.copytree(trainer.file(evaluation.chosen_model), staging)
+    write_manifest(
+        staging,
+        {
+            "pipeline": params.pipeline,
+            "run_id": output.final_path.parent.name,
+            "version": version,
+            "pushed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model": evaluation.chosen,
+            "families": _families(trainer, evaluation.chosen),
+            "metrics": {"split": evaluation.split, **evaluation.metrics},
+            # The decision in short; every check is in the Evaluator's artifact.
+            "blessing": {"blessed": True, "reason": blessing.reason, "served_version": blessing.served_version},
+        },
+    )
     os.rename(staging, serving_dir / str(version))
+    retired = retire_old_versions(serving_dir, params.keep_versions)
     PushedModel(
-        accuracy=accuracy,
-        min_accuracy=params.min_accuracy,
+        accuracy=evaluation.accuracy,
+        blessed=True,
         pushed=True,
+        reason=blessing.reason,
         model=evaluation.chosen,
         version=version,
         pushed_to=str(serving_dir / str(version)),
+        replaced_version=blessing.served_version,
+        retired_versions=retired,
     ).write(output)
 
 
 def summary(pushed: Artifact) -> str:
     recorded = PushedModel.of(pushed)
-    return f"Pushed SavedModel: {recorded.pushed_to}" if recorded.pushed else f"Model not pushed: {recorded.reason}"
+    if not recorded.pushed:
+        return f"Model not pushed: {recorded.reason}"
+    text = f"Pushed SavedModel: {recorded.pushed_to}"
+    if recorded.retired_versions:
+        text += f"\nOld versions deleted (keeping the newest): {', '.join(map(str, recorded.retired_versions))}"
+    return text
 
 
 SPEC = ComponentSpec(

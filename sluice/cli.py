@@ -178,6 +178,28 @@ def predict_command(pipeline, csv_file, rows, home, verbose) -> None:
 
 
 @main.command(
+    "rollback",
+    help=(
+        "Serve an earlier version of PIPELINE's pushed model: every version above it is moved "
+        "into <serving_dir>/.rolled_back/ (kept, never deleted), so TF Serving and `sluice serve`, "
+        "which serve the highest version present, serve it."
+    ),
+)
+@click.argument("pipeline")
+@click.option("--to", "to_version", type=int, default=None, help="The version to serve (default: the one below the served one).")
+@home_option
+def rollback_command(pipeline, to_version, home) -> None:
+    from sluice.serving.versions import VersionError, rollback
+
+    module, config = _load_config(pipeline, home, ())
+    try:
+        done = rollback(Path(config.serving_root) / module.NAME, to_version)
+    except VersionError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(done.describe())
+
+
+@main.command(
     "validate",
     context_settings=_PASS_UNKNOWN,
     help=(

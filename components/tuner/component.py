@@ -63,6 +63,8 @@ class Params:
             HyperParameters.
         model_fn: "module:function" building a model from (values, ModelFeatures, seed).
         label: the label's transformed feature name.
+        families: restricts the space's `family` choice to these values (None: all of
+            them), e.g. to families a stock TF Serving loads.
         oracle: "random", "bayesian" or "hyperband".
         max_trials: trials to run; 0 switches the search off and keeps the space's defaults.
         max_minutes: wall-clock budget of the search (None: no limit); no trial starts after it.
@@ -81,6 +83,7 @@ class Params:
     search_space: str
     model_fn: str
     label: str
+    families: Sequence[str] | None = None
     oracle: str = "random"
     max_trials: int = 10
     max_minutes: float | None = None
@@ -167,21 +170,45 @@ def summary(tuner: Artifact) -> str:
     )
 
 
-def default_values(search_space: str) -> dict:
+def default_values(search_space: str, families: Sequence[str] | None = None) -> dict:
     """The value every active hyperparameter takes by default."""
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    declare_space(hp, search_space, families)
+    return dict(hp.values)
+
+
+def declare_space(hp, search_space: str, families: Sequence[str] | None) -> None:
+    """Declares `search_space` on `hp`, its `family` choice restricted to `families`.
+
+    The restricted choice is declared first: keras-tuner hands an existing name's value
+    back instead of declaring it again, so the space's own `hp.Choice("family", ...)` takes
+    it, and the hyperparameters of the other families stay inactive.
+    """
     import keras_tuner as kt
 
     from sluice.pipeline import load_object
 
-    hp = kt.HyperParameters()
+    if families is not None:
+        full = kt.HyperParameters()
+        load_object(search_space)(full)
+        declared = next((p for p in full.space if p.name == "family"), None)
+        if declared is None:
+            raise ConfigError(f"Tuner: families given, but {search_space} declares no 'family' choice")
+        unknown = [f for f in families if f not in declared.values]
+        if unknown or not families:
+            raise ConfigError(f"Tuner: families {list(unknown or families)} not in the space's families {list(declared.values)}")
+        allowed = [f for f in declared.values if f in families]
+        default = declared.default if declared.default in allowed else allowed[0]
+        hp.Choice("family", allowed, default=default)
     load_object(search_space)(hp)
-    return dict(hp.values)
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
     transform = inputs["transform"]
     if params.max_trials == 0:
-        values = default_values(params.search_space)
+        values = default_values(params.search_space, params.families)
         _write_files(output, values, trials=[])
         HyperParameters(hyperparameters=values, searched=False, trials=0, completed_trials=0).write(output)
         return
@@ -249,8 +276,6 @@ def make_oracle(params: Params, project_dir: str | None):
     `project_dir` (reloaded when there is one; None for a worker's local copy)."""
     import keras_tuner as kt
 
-    from sluice.pipeline import load_object
-
     objective = kt.Objective(params.objective, objective_direction(params.objective))
     common = {"objective": objective, "seed": params.seed, "max_consecutive_failed_trials": 3}
     if params.oracle == "random":
@@ -261,7 +286,7 @@ def make_oracle(params: Params, project_dir: str | None):
         oracle = kt.oracles.HyperbandOracle(max_epochs=_HYPERBAND_MAX_EPOCHS, factor=3, hyperband_iterations=1, **common)
         oracle.max_trials = params.max_trials  # Hyperband's own count is by brackets; ours caps it
     oracle.verbose = 0
-    load_object(params.search_space)(oracle.hyperparameters)
+    declare_space(oracle.hyperparameters, params.search_space, params.families)
     if project_dir is not None:
         oracle._set_project_dir(project_dir, "oracle")
         if os.path.exists(os.path.join(project_dir, "oracle", "oracle.json")):

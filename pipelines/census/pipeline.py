@@ -12,7 +12,9 @@ import pydantic
 
 from pipelines.census.features import CSV_COLUMNS, LABEL_KEY, POSITIVE_LABEL  # noqa: F401 (part of the pipeline's interface)
 from sluice.config import PROJECT_ROOT, PipelineConfig
+from sluice.modeling.families import stock_serving_families
 from sluice.modeling.metrics import objective_direction
+from sluice.modeling.slicing import SliceSpec
 from sluice.pipeline import Component, Pipeline
 
 NAME = "census"
@@ -62,6 +64,8 @@ class TunerConfig(Section):
     objective: str = "log_loss"
     folds: int = pydantic.Field(1, ge=1)
     workers: int = pydantic.Field(1, ge=1)
+    # Only families a stock TensorFlow / TF Serving loads (no TensorFlow Decision Forests ops).
+    stock_serving_only: bool = False
 
     @pydantic.field_validator("objective")
     @classmethod
@@ -78,14 +82,36 @@ class TrainerConfig(Section):
     ensemble_size: int = pydantic.Field(3, ge=1)
 
 
+class EvaluatorConfig(Section):
+    """How a candidate is judged against the served model (`sluice.modeling.blessing`).
+
+    The objective is `tuner.objective`; tolerances are in its units (log loss by default).
+    """
+
+    objective_tolerance: float = pydantic.Field(0.01, ge=0)
+    min_slice_rows: int = pydantic.Field(200, ge=1)
+    slices: list[SliceSpec] = [
+        SliceSpec(feature="sex", tolerance=0.05),
+        SliceSpec(feature="race", tolerance=0.05),
+        SliceSpec(feature="education", tolerance=0.05),
+        SliceSpec(feature="age", buckets=[25, 35, 45, 55, 65], tolerance=0.05),
+    ]
+
+
+class PusherConfig(Section):
+    keep_versions: int = pydantic.Field(5, ge=1)
+
+
 class CensusConfig(PipelineConfig):
     data: DataConfig = DataConfig()
     validation: ValidationConfig = ValidationConfig()
     transform: TransformConfig = TransformConfig()
     tuner: TunerConfig = TunerConfig()
     trainer: TrainerConfig = TrainerConfig()
+    evaluator: EvaluatorConfig = EvaluatorConfig()
+    pusher: PusherConfig = PusherConfig()
     reviewed_schema: str = str(PROJECT_ROOT / "schemas" / NAME / "schema.pbtxt")
-    min_accuracy: float = pydantic.Field(0.84, ge=0, le=1)
+    min_accuracy: float = pydantic.Field(0.84, ge=0, le=1)  # the blessing's absolute floor
     seed: int = 42
 
 
@@ -100,6 +126,7 @@ def sample_rows_file(config: CensusConfig) -> str:
 def create_pipeline(config: CensusConfig) -> Pipeline:
     """The census components, wired by artifact."""
     model_fn = "pipelines.census.model:build_model"
+    serving_dir = str(Path(config.serving_root) / NAME)
     return Pipeline(
         NAME,
         (
@@ -145,6 +172,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 {"transform": "transform"},
                 {
                     "search_space": "pipelines.census.model:search_space",
+                    "families": stock_serving_families() if config.tuner.stock_serving_only else None,
                     "model_fn": model_fn,
                     "label": LABEL_KEY,
                     "oracle": config.tuner.oracle,
@@ -176,8 +204,18 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
             Component(
                 "evaluator",
                 "components.evaluator:SPEC",
-                {"model": "trainer", "transform": "transform"},
-                {"label": LABEL_KEY, "choose_by": "log_loss"},
+                {"model": "trainer", "transform": "transform", "examples": "example_gen"},
+                {
+                    "label": LABEL_KEY,
+                    "positive_label": POSITIVE_LABEL,
+                    "choose_by": "log_loss",
+                    "slices": [spec.model_dump() for spec in config.evaluator.slices],
+                    "serving_dir": serving_dir,
+                    "objective": config.tuner.objective,
+                    "objective_tolerance": config.evaluator.objective_tolerance,
+                    "min_accuracy": config.min_accuracy,
+                    "min_slice_rows": config.evaluator.min_slice_rows,
+                },
             ),
             Component(
                 "skew_validator",
@@ -194,7 +232,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "pusher",
                 "components.pusher:SPEC",
                 {"model": "trainer", "evaluation": "evaluator"},
-                {"serving_dir": str(Path(config.serving_root) / NAME), "min_accuracy": config.min_accuracy},
+                {"serving_dir": serving_dir, "pipeline": NAME, "keep_versions": config.pusher.keep_versions},
                 after=("skew_validator",),  # its gate: no push of a model whose serving data is skewed
             ),
         ),

@@ -9,12 +9,27 @@ models trained by steps; the decision forests (`gradient_boosted_trees`,
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from sluice.modeling.features import ModelFeatures
+if TYPE_CHECKING:  # features.py imports TensorFlow; the family lists must load without it (pipeline definitions)
+    from sluice.modeling.features import ModelFeatures
 
 KERAS_FAMILIES = ("linear", "dnn", "wide_deep")
 FOREST_FAMILIES = ("gradient_boosted_trees", "random_forest")
+# The op libraries beyond stock TensorFlow that a family's SavedModel needs wherever it is
+# loaded (a stock TF Serving has none of them). The manifest of a pushed version reads the
+# ops from the SavedModel itself (`sluice.serving.manifest`); this says it ahead of training.
+SERVING_OPS = {family: ("tensorflow_decision_forests",) for family in FOREST_FAMILIES}
+
+
+def loads_in_stock_tensorflow(family: str) -> bool:
+    """Whether a SavedModel of `family` loads with TensorFlow alone (and in a stock TF Serving)."""
+    return not SERVING_OPS.get(family)
+
+
+def stock_serving_families() -> list[str]:
+    """The families whose SavedModels a stock TensorFlow / TF Serving loads."""
+    return [family for family in KERAS_FAMILIES + FOREST_FAMILIES if loads_in_stock_tensorflow(family)]
 
 
 def is_forest(model) -> bool:
@@ -106,6 +121,8 @@ def wide_deep(
     """Wide & Deep: a linear part over the `wide` categoricals (e.g. buckets and crosses),
     memorising, plus a deep part over embeddings and numerics, generalising; their
     logits add up."""
+    from sluice.modeling.features import ModelFeatures
+
     missing = [name for name in wide if name not in features.categorical]
     if missing:
         raise ValueError(f"wide_deep: wide features {missing} are not categorical features of the transform")

@@ -7,6 +7,7 @@ from itertools import islice
 from pathlib import Path
 
 from sluice.data.rows import BadInputError, CsvFormat, Row, RowError, encode_example, read_rows, typed_values
+from sluice.serving.versions import latest_version  # noqa: F401 (where `sluice predict` finds the served model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,14 +17,6 @@ class Prediction:
     features: dict
     label: object
     probability: float
-
-
-def latest_version(serving_dir: str | Path) -> Path:
-    """The highest-numbered version directory of a TF Serving model directory."""
-    versions = sorted((p for p in Path(serving_dir).glob("*") if p.name.isdigit()), key=lambda p: int(p.name))
-    if not versions:
-        raise FileNotFoundError(f"no model version under {serving_dir}")
-    return versions[-1]
 
 
 def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str, limit: int = 1) -> list[Prediction]:

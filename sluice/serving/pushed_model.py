@@ -13,18 +13,22 @@ class PushedModel(ArtifactProperties):
 
     Args:
         accuracy: the evaluated accuracy of the model.
-        min_accuracy: the accuracy a model needs to be pushed.
+        blessed: whether the Evaluator blessed it (only a blessed model is pushed).
         pushed: whether it was.
-        reason: why not, when it was not.
+        reason: the blessing's reason (why not, when it was not pushed).
         model: which exported model was pushed ("single" or "ensemble").
         version: its version in the serving layout.
-        pushed_to: its directory, `<serving_dir>/<version>`.
+        pushed_to: its directory, `<serving_dir>/<version>` (its manifest.json inside).
+        replaced_version: the version served before it (None on a first push).
+        retired_versions: older versions deleted to keep the configured number.
     """
 
     accuracy: float
-    min_accuracy: float
+    blessed: bool
     pushed: bool
     reason: str | None = None
     model: str | None = None
     version: int | None = None
     pushed_to: str | None = None
+    replaced_version: int | None = None
+    retired_versions: list[int] = []

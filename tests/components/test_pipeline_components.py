@@ -154,15 +154,13 @@ def test_binary_metrics_match_hand_computed_values():
     assert binary_metrics(np.array([0, 1]), np.array([0.5, 0.5]))["auc"] == 0.5  # a tie counts one half
 
 
-def test_pusher_pushes_only_a_model_over_the_threshold(artifact, tmp_path):
+def test_pusher_pushes_a_blessed_model(artifact, tmp_path):
+    # A model that is not blessed is refused in tests/components/test_evaluator_pusher.py.
     inputs = {"model": artifact("trainer").uri, "evaluation": artifact("evaluator").uri}
     wiring = {"model": "trainer", "evaluation": "evaluator"}
     serving = tmp_path / "serving" / "census"
-    refused = execute(Component("pusher", "components.pusher:SPEC", wiring, {"serving_dir": str(serving), "min_accuracy": 1.01}), tmp_path / "a", inputs)
-    assert read_artifact(refused.uri).properties["pushed"] is False
-    assert not serving.exists() or not any(serving.iterdir())
-
-    pushed = execute(Component("pusher", "components.pusher:SPEC", wiring, {"serving_dir": str(serving), "min_accuracy": 0.0}), tmp_path / "b", inputs)
+    assert artifact("evaluator").properties["blessed"] is True
+    pushed = execute(Component("pusher", "components.pusher:SPEC", wiring, {"serving_dir": str(serving)}), tmp_path / "b", inputs)
     version = read_artifact(pushed.uri).properties["version"]
     assert [p.name for p in serving.iterdir()] == [str(version)]
     assert (serving / str(version) / "saved_model.pb").exists()

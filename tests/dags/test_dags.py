@@ -87,7 +87,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
         ["statistics_gen", "schema_gen"], ["statistics_gen", "example_validator"], ["statistics_gen", "transform"],
         ["schema_gen", "example_validator"], ["schema_gen", "transform"],
         ["example_validator", "transform"],
-        ["transform", "tuner"], ["transform", "trainer"], ["transform", "evaluator"],
+        ["transform", "tuner"], ["transform", "trainer"], ["transform", "evaluator"], ["example_gen", "evaluator"],
         ["tuner", "trainer"], ["trainer", "evaluator"], ["trainer", "pusher"], ["evaluator", "pusher"],
         ["statistics_gen", "skew_validator"], ["schema_gen", "skew_validator"], ["skew_validator", "pusher"],
     ])
