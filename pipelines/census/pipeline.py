@@ -64,8 +64,17 @@ class TunerConfig(Section):
     objective: str = "log_loss"
     folds: int = pydantic.Field(1, ge=1)
     workers: int = pydantic.Field(1, ge=1)
+    # The families searched (None: every family of the space).
+    families: list[str] | None = None
     # Only families a stock TensorFlow / TF Serving loads (no TensorFlow Decision Forests ops).
     stock_serving_only: bool = False
+
+    def searched_families(self) -> list[str] | None:
+        """`families`, less those a stock TF Serving cannot load when `stock_serving_only`."""
+        if not self.stock_serving_only:
+            return self.families
+        stock = stock_serving_families()
+        return stock if self.families is None else [family for family in self.families if family in stock]
 
     @pydantic.field_validator("objective")
     @classmethod
@@ -172,7 +181,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 {"transform": "transform"},
                 {
                     "search_space": "pipelines.census.model:search_space",
-                    "families": stock_serving_families() if config.tuner.stock_serving_only else None,
+                    "families": config.tuner.searched_families(),
                     "model_fn": model_fn,
                     "label": LABEL_KEY,
                     "oracle": config.tuner.oracle,
