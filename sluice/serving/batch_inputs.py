@@ -22,7 +22,7 @@ import csv
 import dataclasses
 from typing import Iterator, Mapping
 
-from sluice.data.rows import CsvFormat, Row, RowError, is_tfrecord, read_rows, serving_format, typed_values
+from sluice.data.rows import BadInputError, CsvFormat, Row, RowError, is_tfrecord, read_rows, serving_format, typed_values
 from sluice.serving.raw_features import InstanceError, RawFeature, encode_instance
 
 
@@ -43,11 +43,12 @@ class ScoringInput:
     features: Mapping[str, RawFeature]
     key_column: str | None = None
 
-    def __post_init__(self):
+    def check_csv(self) -> None:
+        """Raises BadInputError when CSV files could not carry the key column."""
         if self.key_column and not self.fmt.header and self.key_column not in self.fmt.columns:
-            raise ValueError(
+            raise BadInputError(
                 f"key column {self.key_column!r} is not a column of the pipeline's CSV format; "
-                "a key column that is not a feature needs CSV files with a header (--header)"
+                "in CSV files, a key column that is not a feature needs a header (--header)"
             )
 
     @property
@@ -84,6 +85,7 @@ def read_scoring_input(path: str, spec: ScoringInput) -> Iterator[Item]:
     if is_tfrecord(path):
         yield from _tfrecord_items(path, spec)
         return
+    spec.check_csv()
     with FileSystems.open(path) as handle:
         first = _first_data_row(handle, spec.fmt)
     fmt, ignored = _file_format(first, spec)

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
-from sluice.data.rows import BadInputError, RowError
+from sluice.data.rows import BadInputError, RowError, is_tfrecord
 from sluice.errors import RowCountMismatch, SluiceError
 from sluice.serving.batch_inputs import IgnoredColumns, Keyed, ScoringInput, read_scoring_input
 
@@ -209,6 +209,8 @@ def score_files(
         raise OutputExists(f"{output_dir} already exists; batch scoring never overwrites an output, name a new one")
     started = time.monotonic()
     files = matched_files(input_pattern)
+    if not all(is_tfrecord(path) for path in files):
+        spec.check_csv()
     columns, types = _output_columns(load_serving_model(model_dir), spec.key_column)
     staging = _staging_dir(output_dir)
     try:
