@@ -36,7 +36,9 @@ from sluice.serving.batch_inputs import IgnoredColumns, Keyed, ScoringInput, rea
 NAMESPACE = "batch_scoring"
 FORMATS = ("csv", "jsonl", "parquet")
 SUMMARY_FILE = "summary.json"
-MAX_BATCH_SIZE = 512  # a model call per 512 rows: past ~256 rows/call the per-call overhead is already small
+# RunInference's batches: from 64 rows (BatchElements would start at 1 and grow slowly) to
+# 512; past a few hundred rows per call the call's own overhead is already small.
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 64, 512
 
 
 class OutputExists(SluiceError):
@@ -47,9 +49,10 @@ class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
     """RunInference's handler for an exported SavedModel: serialized raw tf.Examples in,
     each row's outputs of `serving_default` ({"probability": ...}) out."""
 
-    def __init__(self, model_dir: str, max_batch_size: int = MAX_BATCH_SIZE):
+    def __init__(self, model_dir: str, min_batch_size: int = MIN_BATCH_SIZE, max_batch_size: int = MAX_BATCH_SIZE):
         super().__init__()
         self.model_dir = model_dir
+        self.min_batch_size = min_batch_size
         self.max_batch_size = max_batch_size
 
     def load_model(self):
@@ -73,7 +76,7 @@ class SavedModelHandler(ModelHandler[bytes, PredictionResult, Any]):
         return sum(len(example) for example in batch)
 
     def batch_elements_kwargs(self) -> Mapping[str, Any]:
-        return {"min_batch_size": 1, "max_batch_size": self.max_batch_size}
+        return {"min_batch_size": self.min_batch_size, "max_batch_size": self.max_batch_size}
 
     def get_metrics_namespace(self) -> str:
         return NAMESPACE
@@ -118,16 +121,25 @@ class _ReadRows(beam.DoFn):
                 yield (item.file, item.row, item.key), item.example
 
 
-def _prediction_record(keyed_result, key_column: str | None) -> dict[str, Any]:
-    from apache_beam.metrics import Metrics
+class _PredictionRecord(beam.DoFn):
+    """(key, PredictionResult) -> {"file", "row", [key column], each output}; counted."""
 
-    (file, row, key), result = keyed_result
-    Metrics.counter(NAMESPACE, "rows_scored").inc()
-    record: dict[str, Any] = {"file": file, "row": row}
-    if key_column:
-        record[key_column] = key
-    record.update(result.inference)
-    return record
+    def __init__(self, key_column: str | None):
+        self.key_column = key_column
+
+    def setup(self):
+        from apache_beam.metrics import Metrics
+
+        self.scored = Metrics.counter(NAMESPACE, "rows_scored")
+
+    def process(self, keyed_result):
+        (file, row, key), result = keyed_result
+        self.scored.inc()
+        record: dict[str, Any] = {"file": file, "row": row}
+        if self.key_column:
+            record[self.key_column] = key
+        record.update(result.inference)
+        yield record
 
 
 def _csv_line(record: Mapping[str, Any], columns: Sequence[str]) -> str:
@@ -160,16 +172,24 @@ def _write_predictions(records, staging: str, fmt: str, columns: Sequence[str], 
     return records | "WriteParquet" >> beam.io.WriteToParquet(prefix, schema, file_name_suffix=".parquet")
 
 
-def _output_columns(model, key_column: str | None) -> tuple[list[str], dict[str, str]]:
-    """The predictions' columns in order, each with its type ("string", "int" or "float")."""
+def _output_columns(model_dir: str, key_column: str | None) -> tuple[list[str], dict[str, str]]:
+    """The predictions' columns in order, each with its type ("string", "int" or "float").
+
+    Read from the SavedModel's signature definition, without loading the model: the job's
+    workers load it, the launcher need not.
+    """
+    import tensorflow as tf
+    from tensorflow.python.saved_model import loader_impl
+
     from sluice.modeling.export import RAW_SIGNATURE
 
-    outputs = model.signatures[RAW_SIGNATURE].structured_outputs
+    outputs = loader_impl.parse_saved_model(model_dir).meta_graphs[0].signature_def[RAW_SIGNATURE].outputs
     types = {"file": "string", "row": "int"}
     if key_column:
         types[key_column] = "string"
-    for name, tensor in sorted(outputs.items()):
-        types[name] = "int" if tensor.dtype.is_integer else "string" if tensor.dtype.name == "string" else "float"
+    for name, info in sorted(outputs.items()):
+        dtype = tf.dtypes.as_dtype(info.dtype)
+        types[name] = "int" if dtype.is_integer else "string" if dtype == tf.string else "float"
     return list(types), types
 
 
@@ -201,8 +221,6 @@ def score_files(
     from apache_beam.io.filesystems import FileSystems
 
     from sluice.beam.jobs import new_pipeline, run_and_count
-    from sluice.modeling.export import load_serving_model
-
     if output_format not in FORMATS:
         raise ValueError(f"output format {output_format!r} is not one of {FORMATS}")
     if FileSystems.exists(output_dir):
@@ -211,7 +229,7 @@ def score_files(
     files = matched_files(input_pattern)
     if not all(is_tfrecord(path) for path in files):
         spec.check_csv()
-    columns, types = _output_columns(load_serving_model(model_dir), spec.key_column)
+    columns, types = _output_columns(model_dir, spec.key_column)
     staging = _staging_dir(output_dir)
     try:
         pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tensorflow_decision_forests"])
@@ -224,7 +242,7 @@ def score_files(
             read.examples
             | "Spread" >> beam.Reshuffle()
             | "Score" >> _run_inference(model_dir)
-            | "Record" >> beam.Map(_prediction_record, spec.key_column)
+            | "Record" >> beam.ParDo(_PredictionRecord(spec.key_column))
             | "WritePredictions" >> _WritePredictions(staging, output_format, columns, types)
         )
         _ = read.rejects | "WriteRejects" >> beam.io.WriteToText(os.path.join(staging, "rejects"), file_name_suffix=".jsonl")
