@@ -31,7 +31,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from sluice.data.rows import BadInputError, RowError, is_tfrecord
 from sluice.errors import RowCountMismatch, SluiceError
-from sluice.serving.batch_inputs import IgnoredColumns, Keyed, ScoringInput, read_scoring_input
+from sluice.serving.batch_inputs import IgnoredColumns, ScoringInput, read_scoring_input
 
 NAMESPACE = "batch_scoring"
 FORMATS = ("csv", "jsonl", "parquet")
