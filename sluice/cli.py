@@ -200,6 +200,58 @@ def rollback_command(pipeline, to_version, home) -> None:
 
 
 @main.command(
+    "batch-predict",
+    context_settings=_PASS_UNKNOWN,
+    help=(
+        "Score files of raw rows with a pushed model of PIPELINE, as a Beam job (arguments after "
+        "the options are Beam pipeline options, as for `run`). --input takes a glob of CSV files in "
+        "the pipeline's raw format (label column optional) or TFRecord files of tf.Example. Writes "
+        "DIR/predictions-*, DIR/rejects-*.jsonl (file, row, reason) and DIR/summary.json; DIR must not exist."
+    ),
+)
+@click.argument("pipeline")
+@click.option("--input", "input_pattern", required=True, help="Glob of input files (CSV, .tfrecord, .tfrecord.gz).")
+@click.option("--output", "output_dir", required=True, help="Output directory (created; never overwritten).")
+@click.option("--version", type=int, default=None, help="Model version to use (default: the latest pushed).")
+@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv", show_default=True)
+@click.option("--header/--no-header", default=None, help="The CSV files start with a header line (default: as the pipeline's format says).")
+@click.option("--key-column", default=None, help="A column (or tf.Example feature) written beside each prediction.")
+@home_option
+@verbose_option
+@beam_args_argument
+def batch_predict_command(pipeline, input_pattern, output_dir, version, output_format, header, key_column, home, verbose, beam_args) -> None:
+    def batch_predict() -> None:
+        import dataclasses
+
+        from sluice.data.rows import CsvFormat
+        from sluice.modeling.predict import latest_version
+        from sluice.serving.batch_inputs import ScoringInput
+        from sluice.serving.batch_scoring import score_files
+        from sluice.serving.raw_features import read_raw_features
+
+        module, config = _load_config(pipeline, home, ())
+        _library_output_to(_command_log(config, "batch-predict"), verbose)
+        serving_dir = Path(config.serving_root) / module.NAME
+        model_dir = latest_version(serving_dir) if version is None else serving_dir / str(version)
+        if not model_dir.is_dir():
+            raise FileNotFoundError(f"no version {version} under {serving_dir}")
+        fmt = CsvFormat(**module.CSV_FORMAT)
+        fmt = fmt if header is None else dataclasses.replace(fmt, header=header)
+        spec = ScoringInput(fmt, module.LABEL_KEY, read_raw_features(model_dir), key_column)
+        click.echo(f"Model: {model_dir}")
+        with _progress_shown(verbose):
+            done = score_files(str(model_dir), input_pattern, output_dir, spec, output_format, beam_args)
+        click.echo(
+            f"Rows in {done.rows_read} = scored {done.rows_scored} + rejected {done.rows_rejected} "
+            f"({len(done.inputs)} file(s), {done.seconds:.1f} s); output: {done.output}"
+        )
+        for column, files in done.ignored_columns.items():
+            click.echo(f"  column {column!r} ignored (not a model input) in {files} file(s)")
+
+    _exit_after(batch_predict)
+
+
+@main.command(
     "validate",
     context_settings=_PASS_UNKNOWN,
     help=(
