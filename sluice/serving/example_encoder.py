@@ -1,0 +1,138 @@
+"""JSON rows of raw values -> serialized tf.Examples, fast, with the errors of `encode_instance`.
+
+`encode_instance` builds each row through protobuf (about 18 us a row for census); a
+256-row request would spend longer encoding than the model spends scoring it. Here each
+feature's map entry (key and value, as tf.Example's wire format lays it out) is built once
+per distinct value and cached: categorical features take a handful of values, so a row is
+mostly dictionary look-ups and one `bytes.join`. Any row this path does not recognise at
+a glance (a missing required value, an unknown feature, a value of another Python type, a
+one-element list) goes through `encode_instance`, which encodes it or raises the
+`InstanceError` naming the feature; both paths parse to the same features.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any, Mapping
+
+from sluice.serving.raw_features import InstanceError, RawFeature, encode_instance
+
+_CACHE_LIMIT = 4096  # distinct values cached per feature (continuous features would grow without bound)
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _varint(number: int) -> bytes:
+    number &= (1 << 64) - 1  # negative int64s as ten-byte two's complement
+    out = bytearray()
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+def _field(tag: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return bytes([tag]) + _varint(len(payload)) + payload
+
+
+class _Feature:
+    """One raw feature: its expected Python types and the map entries of values seen."""
+
+    __slots__ = ("name", "types", "required", "key", "entries", "kind")
+
+    def __init__(self, name: str, feature: RawFeature):
+        self.name, self.kind, self.required = name, feature.type, feature.required
+        self.types = {"int": (int,), "float": (int, float), "string": (str,)}[feature.type]
+        self.key = _field(0x0A, name.encode("utf-8"))
+        self.entries: dict[Any, bytes] = {}
+
+    def entry(self, value) -> bytes | None:
+        """The Features map entry {key, Feature} for `value`, or None when only the slow path can say."""
+        if self.kind == "int":
+            if not -(2**63) <= value < 2**63:
+                return None
+            payload = _field(0x1A, _field(0x0A, _varint(value)))  # Feature.int64_list, packed
+        elif self.kind == "float":
+            if not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
+                return None
+            payload = _field(0x12, _field(0x0A, struct.pack("<f", value)))  # Feature.float_list, packed
+        else:
+            payload = _field(0x0A, _field(0x0A, value.encode("utf-8")))  # Feature.bytes_list
+        entry = _field(0x0A, self.key + _field(0x12, payload))
+        if len(self.entries) < _CACHE_LIMIT:
+            self.entries[value] = entry
+        return entry
+
+
+class ExampleEncoder:
+    """Encodes request rows for one model's raw features.
+
+    Args:
+        features: the model's raw features (`read_raw_features`).
+    """
+
+    def __init__(self, features: Mapping[str, RawFeature]):
+        self.features = dict(features)
+        self._known = frozenset(features)
+        self._plan = [_Feature(name, feature) for name, feature in features.items()]
+
+    def encode(self, row: Mapping[str, Any]) -> bytes:
+        """One row ({feature: value}) as a serialized tf.Example; raises InstanceError."""
+        if type(row) is dict and row.keys() <= self._known:
+            parts = []
+            for feature in self._plan:
+                value = row.get(feature.name)
+                if value is None:
+                    if feature.required:
+                        break
+                    continue
+                if type(value) not in feature.types:
+                    break
+                entry = feature.entries.get(value)
+                if entry is None:
+                    entry = feature.entry(value)
+                    if entry is None:
+                        break
+                parts.append(entry)
+            else:
+                return _field(0x0A, b"".join(parts))  # Example.features
+        return encode_instance(row, self.features)
+
+    def encode_all(self, rows: list) -> list[bytes]:
+        """Every row encoded; the first bad row raises InstanceError, its message prefixed with its index."""
+        encode, encoded = self.encode, []
+        for index, row in enumerate(rows):
+            try:
+                encoded.append(encode(row))
+            except InstanceError as error:
+                located = InstanceError(None, f"instance {index}: {error}")
+                located.feature = error.feature
+                raise located from None
+        return encoded
+
+
+def decode_example(serialized: bytes) -> dict[str, Any]:
+    """A serialized tf.Example (a client's `{"b64": ...}`) as a row of raw values, so it is
+    checked and logged like any row. Raises InstanceError when it is not one."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.example import example_pb2
+
+    try:
+        example = example_pb2.Example.FromString(serialized)
+    except (DecodeError, RuntimeError, ValueError) as error:
+        raise InstanceError(None, f"b64 value is not a serialized tf.Example ({error})") from None
+    row: dict[str, Any] = {}
+    for name, feature in example.features.feature.items():
+        kind = feature.WhichOneof("kind")
+        values = [] if kind is None else list(getattr(feature, kind).value)
+        if len(values) > 1:
+            raise InstanceError(name, f"{len(values)} values in the tf.Example; this model takes one")
+        if kind == "bytes_list" and values:
+            try:
+                values = [values[0].decode("utf-8")]
+            except UnicodeDecodeError:
+                raise InstanceError(name, "bytes that are not UTF-8 text") from None
+        row[name] = values[0] if values else None
+    return row
