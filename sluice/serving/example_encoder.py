@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from sluice.serving.raw_features import InstanceError, RawFeature, encode_instance
 
 _CACHE_LIMIT = 4096  # distinct values cached per feature (continuous features would grow without bound)
+_CACHED_ENTRY_BYTES = 256  # long strings are encoded each time: the cache stays under ~1 MB a feature
 _FLOAT32_MAX = 3.4028234663852886e38
 
 
@@ -61,7 +62,7 @@ class _Feature:
         else:
             payload = _field(0x0A, _field(0x0A, value.encode("utf-8")))  # Feature.bytes_list
         entry = _field(0x0A, self.key + _field(0x12, payload))
-        if len(self.entries) < _CACHE_LIMIT:
+        if len(self.entries) < _CACHE_LIMIT and len(entry) <= _CACHED_ENTRY_BYTES:
             self.entries[value] = entry
         return entry
 

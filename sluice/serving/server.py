@@ -60,6 +60,26 @@ def _check_name(name: str) -> None:
         raise SluiceError(f"model name {name!r}: use letters, digits, '_', '-' and '.' only (it goes in URLs)")
 
 
+def resolve_models(serving_root: str | None, pipeline: str | None, model_dirs, models_config: str | None) -> dict[str, Path]:
+    """The models `sluice serve` serves: PIPELINE's pushes (`<serving_root>/<PIPELINE>`), each
+    `--model-dir NAME=PATH`, and the models of `--models-config`; at least one."""
+    models: dict[str, Path] = {}
+    sources = []
+    if pipeline is not None:
+        sources.append({pipeline: Path(serving_root) / pipeline})
+    if models_config is not None:
+        sources.append(read_models_config(models_config))
+    sources.append(parse_model_dirs(model_dirs))
+    for source in sources:
+        for name, path in source.items():
+            if name in models:
+                raise SluiceError(f"model {name!r} is given twice ({models[name]} and {path})")
+            models[name] = path
+    if not models:
+        raise SluiceError("nothing to serve: name a pipeline, or give --model-dir NAME=PATH or --models-config FILE")
+    return models
+
+
 def _uvicorn_config(app, host: str, port: int):
     import uvicorn
 
@@ -75,6 +95,12 @@ def serve(options: ServingOptions, host: str = "127.0.0.1", port: int = 8501) ->
 
     from sluice.serving.app import create_app
 
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name, path in options.models.items():
+        logging.getLogger(__name__).info("model %s: versions under %s", name, path)
+    logging.getLogger(__name__).info("serving on http://%s:%d/v1/models/<name>", host, port)
     uvicorn.Server(_uvicorn_config(create_app(ServingCore(options)), host, port)).run()
 
 
