@@ -35,7 +35,7 @@ def build_tiny_model(export_dir: Path) -> Path:
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
         def serve(self, examples):
             raw = tf.io.parse_example(examples, spec)
-            workclass = tf.reshape(tf.sparse.to_dense(raw["workclass"], default_value=""), [-1, 1])[:, 0]
+            workclass = tf.pad(tf.sparse.to_dense(raw["workclass"], default_value=""), [[0, 0], [0, 1]])[:, 0]
             logit = (
                 0.05 * (tf.cast(raw["age"], tf.float32) - 40.0)
                 + 0.03 * (raw["hours"] - 40.0)
