@@ -26,6 +26,8 @@ RSS_GROWTH_LIMIT = 40 << 20  # bytes the server may grow by over the last 8,000 
 TIME_LIMIT = 120.0  # seconds for all payloads
 MAX_BODY = 64 << 10
 
+pytestmark = pytest.mark.e2e  # runs the `sluice serve` command as a process, as the CLI tests do
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
