@@ -41,6 +41,20 @@ def test_each_row_parses_to_the_same_features_as_encode_instance():
         assert fast == tf.train.Example.FromString(encode_instance(row, FEATURES)), row
 
 
+def test_a_batch_encoded_column_by_column_equals_encode_instance_row_by_row():
+    encoder = ExampleEncoder(FEATURES)
+    rng = random.Random(5)
+    for size in (2, 33, 300):
+        rows = [
+            {"age": rng.choice([rng.randint(-(2**63), 2**63 - 1), rng.randint(-300, 300), 0]), "hours": rng.uniform(-1e6, 1e6),
+             **({"workclass": rng.choice(["Private", "", None, "é"])} if rng.random() < 0.8 else {})}
+            for _ in range(size)
+        ]
+        for _ in range(2):  # the second time from the caches
+            encoded = encoder.encode_all(rows)
+            assert [tf.train.Example.FromString(e) for e in encoded] == [tf.train.Example.FromString(encode_instance(r, FEATURES)) for r in rows]
+
+
 @pytest.mark.parametrize("row, words", [
     ({"hours": 1.0}, "feature 'age': missing"),
     ({"age": True, "hours": 1.0}, "True is not an integer"),
