@@ -1,0 +1,136 @@
+"""One model version in memory: its SavedModel's signature, raw features, metadata and warm-up.
+
+A version directory is TF Serving's: `<base_path>/<version>/saved_model.pb` and friends,
+with Sluice's `assets.extra/raw_features.json` (required: it says what a request row holds)
+and, from the Pusher, `manifest.json` (read when present, never required).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sluice.serving.example_encoder import ExampleEncoder
+from sluice.serving.raw_features import RawFeature, read_raw_features
+
+SIGNATURE = "serving_default"
+INPUT = "examples"
+OUTPUT = "probability"
+MANIFEST_FILE = "manifest.json"
+# Warm-up rows (see `warm_up`): one call per batch size, so the first requests of every
+# usual size find TensorFlow's kernels and caches ready.
+WARM_UP_BATCH_SIZES = (1, 8, 64)
+
+
+class LoadFailed(Exception):
+    """A version that cannot be served; the message says why."""
+
+
+@dataclasses.dataclass
+class LoadedVersion:
+    """A loaded, callable model version.
+
+    Attributes:
+        name, version, path: the model's name, the version number, its directory.
+        features: the raw features a request row holds.
+        encoder: request rows -> serialized tf.Examples for this version's features.
+        signature_def: the SavedModel's signature map as TF Serving's metadata API shows it.
+        manifest: the Pusher's manifest.json, or None.
+    """
+
+    name: str
+    version: int
+    path: Path
+    features: dict[str, RawFeature]
+    encoder: ExampleEncoder
+    signature_def: dict[str, Any]
+    manifest: dict[str, Any] | None
+    _model: Any
+    _signature: Any
+
+    def predict(self, examples: list[bytes]) -> np.ndarray:
+        """P(positive) for serialized raw tf.Examples: one call of the signature's concrete
+        function (its input is [None] tf.string, so no batch size retraces it)."""
+        import tensorflow as tf
+
+        outputs = self._signature(**{INPUT: tf.constant(examples, dtype=tf.string)})
+        return outputs[OUTPUT].numpy()
+
+
+def load_version(name: str, version: int, path: Path) -> LoadedVersion:
+    """Loads `path` and checks it has what serving needs; raises LoadFailed."""
+    from sluice.modeling.export import load_serving_model
+
+    try:
+        features = read_raw_features(path)
+        model = load_serving_model(str(path))
+        signature = model.signatures[SIGNATURE]
+    except Exception as error:  # a broken version must never take the server down
+        raise LoadFailed(f"{type(error).__name__}: {error}".strip()[:2000]) from error
+    inputs = signature.structured_input_signature[1]
+    if set(inputs) != {INPUT} or OUTPUT not in signature.structured_outputs:
+        raise LoadFailed(
+            f"signature {SIGNATURE!r} takes {sorted(inputs)} and returns {sorted(signature.structured_outputs)}; "
+            f"serving needs {INPUT!r} -> {OUTPUT!r}"
+        )
+    return LoadedVersion(
+        name, version, path, features, ExampleEncoder(features), _signature_def(path), _manifest(path), model, signature
+    )
+
+
+def warm_up(loaded: LoadedVersion) -> None:
+    """Scores rows built from the model's raw features at each of WARM_UP_BATCH_SIZES and
+    checks the answers (one probability in [0, 1] per row); raises LoadFailed.
+
+    The rows hold a typical value of each type (0, 0.0, "") and vary one number per row:
+    the SavedModel carries no data of its own, and unseen categories go to OOV buckets,
+    so these rows take every path a real row takes.
+    """
+    rows = warm_up_rows(loaded.features, max(WARM_UP_BATCH_SIZES))
+    try:
+        for size in WARM_UP_BATCH_SIZES:
+            probabilities = np.asarray(loaded.predict(loaded.encoder.encode_all(rows[:size])))
+            if probabilities.shape != (size,) or not np.all((probabilities >= 0) & (probabilities <= 1)):
+                raise LoadFailed(f"warm-up: {size} rows gave {probabilities!r}, not {size} probabilities")
+    except LoadFailed:
+        raise
+    except Exception as error:
+        raise LoadFailed(f"warm-up failed: {type(error).__name__}: {error}"[:2000]) from error
+
+
+def warm_up_rows(features: dict[str, RawFeature], count: int) -> list[dict[str, Any]]:
+    typical = {"int": 0, "float": 0.0, "string": ""}
+    rows = []
+    for index in range(count):
+        row = {name: typical[feature.type] for name, feature in features.items()}
+        for name, feature in features.items():
+            if feature.type != "string":
+                row[name] = index if feature.type == "int" else float(index)
+                break
+        rows.append(row)
+    return rows
+
+
+def _signature_def(path: Path) -> dict[str, Any]:
+    """The SavedModel's SignatureDefMap in proto JSON, as TF Serving's metadata API returns it."""
+    from google.protobuf.json_format import MessageToDict
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
+    signatures = saved_model.meta_graphs[0].signature_def
+    return {
+        name: MessageToDict(signatures[name], preserving_proto_field_name=True, including_default_value_fields=True)
+        for name in sorted(signatures)
+    }
+
+
+def _manifest(path: Path) -> dict[str, Any] | None:
+    manifest = path / MANIFEST_FILE
+    try:
+        return json.loads(manifest.read_text()) if manifest.exists() else None
+    except (OSError, ValueError):
+        return None  # a manifest is informative; serving never depends on it
