@@ -74,7 +74,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from components.schema_gen import load_schema
     from sluice.validation.statistics import load_split_statistics
     from sluice.validation.report import feature_distributions, write_report
-    from sluice.validation.findings import check_schema_config, comparison_findings, schema_findings
+    from sluice.validation.findings import check_schema_config, comparison_findings, schema_findings, unseen_category_findings
     from sluice.validation.numeric_shift import numeric_shift_findings, without_numeric_divergence
 
     schema = load_schema(inputs["schema"])
@@ -98,6 +98,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         anomalies = tfdv.validate_statistics(stats, schema, environment=environment)
         save(anomalies, "schema", split)
         findings += schema_findings(anomalies, split, params.warn_only)
+        findings += unseen_category_findings(stats, schema, split)
 
     if params.skew_serving_split:
         training = shown[params.skew_training_split]

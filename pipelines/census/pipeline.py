@@ -47,6 +47,8 @@ class ValidationConfig(Section):
     drift: bool = True
     skew: bool = True
     warn_only: list[str] = []
+    # Used by an inferred schema (a reviewed one keeps its own min_domain_mass per feature).
+    unseen_category_share: float = pydantic.Field(0.01, ge=0, le=1)
 
 
 class TransformConfig(Section):
@@ -120,7 +122,11 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "schema_gen",
                 "components.schema_gen:SPEC",
                 {"statistics": "statistics_gen"},
-                {"reviewed_schema": config.reviewed_schema},
+                {
+                    "reviewed_schema": config.reviewed_schema,
+                    "label": LABEL_KEY,
+                    "unseen_category_share": config.validation.unseen_category_share,
+                },
             ),
             Component(
                 "example_validator",
@@ -129,6 +135,17 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 {
                     "splits": ["eval", "test"],
                     "drift_split": "train" if config.validation.drift else None,
+                    "warn_only": config.validation.warn_only,
+                },
+            ),
+            Component(
+                "skew_validator",  # needs only statistics: before the search, not after it
+                "components.example_validator:SPEC",
+                {"statistics": "statistics_gen", "schema": "schema_gen"},
+                {
+                    "splits": [],
+                    "skew_training_split": "train" if config.validation.skew else None,
+                    "skew_serving_split": "test" if config.validation.skew else None,
                     "warn_only": config.validation.warn_only,
                 },
             ),
@@ -178,17 +195,6 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "components.evaluator:SPEC",
                 {"model": "trainer", "transform": "transform"},
                 {"label": LABEL_KEY, "choose_by": "log_loss"},
-            ),
-            Component(
-                "skew_validator",
-                "components.example_validator:SPEC",
-                {"statistics": "statistics_gen", "schema": "schema_gen"},
-                {
-                    "splits": [],
-                    "skew_training_split": "train" if config.validation.skew else None,
-                    "skew_serving_split": "test" if config.validation.skew else None,
-                    "warn_only": config.validation.warn_only,
-                },
             ),
             Component(
                 "pusher",
