@@ -47,6 +47,8 @@ class Params:
         skew_serving_split: the serving side of the skew check.
         drift_split: the split compared with the previous run's same split (None: no drift check).
         warn_only: features whose findings are reported as warnings and never block.
+        extra_columns: columns of the checked file that are not features (a serving file's
+            label, say); each is reported as a warning on every checked split.
     """
 
     splits: Sequence[str] = ("eval", "test")
@@ -55,6 +57,7 @@ class Params:
     skew_serving_split: str | None = None
     drift_split: str | None = None
     warn_only: Sequence[str] = ()
+    extra_columns: Sequence[str] = ()
 
 
 def _row_accounting(examples: Artifact | None, shown: int = 50):
@@ -99,6 +102,10 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         save(anomalies, "schema", split)
         findings += schema_findings(anomalies, split, params.warn_only)
         findings += unseen_category_findings(stats, schema, split)
+        findings += [
+            Finding("schema", split, column, "extra column", "in the file but not a feature of the pipeline; ignored", blocking=False)
+            for column in params.extra_columns
+        ]
 
     if params.skew_serving_split:
         training = shown[params.skew_training_split]
