@@ -107,18 +107,6 @@ def compared_numerics(schema, comparator_field: str) -> list[str]:
     return names
 
 
-def without_numeric_divergence(schema):
-    """A copy of the schema whose numeric features leave Jensen-Shannon divergence to this module."""
-    copy = type(schema)()
-    copy.CopyFrom(schema)
-    for field in ("skew_comparator", "drift_comparator"):
-        names = set(compared_numerics(copy, field))
-        for feature in copy.feature:
-            if feature.name in names:
-                getattr(feature, field).ClearField("jensen_shannon_divergence")
-    return copy
-
-
 def numeric_shift_findings(
     training, other, schema, check: str, split: str, compared_with: str, warn_only: Iterable[str] = ()
 ) -> list[Finding]:

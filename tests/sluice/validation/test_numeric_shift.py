@@ -13,7 +13,6 @@ from sluice.validation.numeric_shift import (
     noise_threshold,
     numeric_shift_findings,
     training_edges,
-    without_numeric_divergence,
 )
 from sluice.validation.statistics import stats_options
 
@@ -133,15 +132,3 @@ def test_repeated_values_make_one_bucket_of_their_true_share():
     edges = training_edges(histogram)
     assert edges[0] == 0.0 and len(edges) == 2  # zeros, then the tail's decile
     assert bucket_shares(histogram, edges)[0] == pytest.approx(0.85, abs=0.01)
-
-
-def test_tfdv_is_left_only_the_categorical_comparisons():
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "n": [1, 2, 3], "c": ["a", "b", "a"]})
-    schema = tfdv.infer_schema(statistics(frame))
-    for feature in schema.feature:
-        comparator = feature.skew_comparator
-        (comparator.infinity_norm if feature.name == "c" else comparator.jensen_shannon_divergence).threshold = 0.1
-    stripped = without_numeric_divergence(schema)
-    assert {f.name for f in stripped.feature if f.skew_comparator.HasField("jensen_shannon_divergence")} == set()
-    assert tfdv.get_feature(stripped, "c").skew_comparator.infinity_norm.threshold == 0.1
-    assert tfdv.get_feature(schema, "x").skew_comparator.HasField("jensen_shannon_divergence")  # the original is kept
