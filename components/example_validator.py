@@ -5,7 +5,9 @@ Checks, each optional:
   change, value out of domain, unseen categories beyond the tolerated share, missing rate
   above the presence constraint);
 - skew: a serving split against the training split, with the schema's skew_comparator
-  thresholds (L-infinity for categories, Jensen-Shannon divergence for numbers);
+  thresholds (L-infinity for categories, with a threshold raised for small samples:
+  `sluice.validation.category_shift`; Jensen-Shannon divergence for numbers, measured on
+  the training data's quantile buckets: `sluice.validation.numeric_shift`);
 - drift: a split against the same split of the pipeline's previous run (the previous
   span of data), with the schema's drift_comparator thresholds.
 
@@ -46,6 +48,8 @@ class Params:
         skew_serving_split: the serving side of the skew check.
         drift_split: the split compared with the previous run's same split (None: no drift check).
         warn_only: features whose findings are reported as warnings and never block.
+        extra_columns: columns of the checked file that are not features (a serving file's
+            label, say); each is reported as a warning on every checked split.
     """
 
     splits: Sequence[str] = ("eval", "test")
@@ -54,6 +58,7 @@ class Params:
     skew_serving_split: str | None = None
     drift_split: str | None = None
     warn_only: Sequence[str] = ()
+    extra_columns: Sequence[str] = ()
 
 
 def _row_accounting(examples: Artifact | None, shown: int = 50):
@@ -73,10 +78,15 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from components.schema_gen import load_schema
     from sluice.validation.statistics import load_split_statistics
     from sluice.validation.report import feature_distributions, write_report
-    from sluice.validation.findings import check_schema_config, comparison_findings, schema_findings
+    from sluice.validation.findings import check_schema_config, comparison_findings, schema_findings, unseen_category_findings
+    from sluice.validation.category_shift import category_shift_findings, left_to_tfdv
+    from sluice.validation.numeric_shift import numeric_shift_findings
 
     schema = load_schema(inputs["schema"])
     check_schema_config(schema)
+    # Numbers are compared on training deciles, text categories with a sample-size-aware
+    # threshold (sluice.validation.numeric_shift, category_shift); TFDV measures the rest.
+    tfdv_comparisons = left_to_tfdv(schema)
     statistics = inputs["statistics"]
     # `sluice validate` brings its training statistics from another run as "baseline".
     baseline = inputs.get("baseline", statistics)
@@ -94,13 +104,21 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         anomalies = tfdv.validate_statistics(stats, schema, environment=environment)
         save(anomalies, "schema", split)
         findings += schema_findings(anomalies, split, params.warn_only)
+        findings += unseen_category_findings(stats, schema, split)
+        findings += [
+            Finding("schema", split, column, "extra column", "in the file but not a feature of the pipeline; ignored", blocking=False)
+            for column in params.extra_columns
+        ]
 
     if params.skew_serving_split:
         training = shown[params.skew_training_split]
         serving = shown[params.skew_serving_split] = load_split_statistics(statistics, params.skew_serving_split)
-        anomalies = tfdv.validate_statistics(training, schema, serving_statistics=serving)
+        anomalies = tfdv.validate_statistics(training, tfdv_comparisons, serving_statistics=serving)
         save(anomalies, "skew", params.skew_serving_split)
-        findings += comparison_findings(anomalies, "skew", params.skew_serving_split, params.skew_training_split, params.warn_only)
+        compared = (params.skew_serving_split, params.skew_training_split, params.warn_only)
+        findings += comparison_findings(anomalies, "skew", *compared)
+        findings += numeric_shift_findings(training, serving, schema, "skew", *compared)
+        findings += category_shift_findings(training, serving, schema, "skew", *compared)
 
     run_dir = output.final_path.parent
     previous = latest_artifact(run_dir.parent, statistics.path.name, exclude_run=run_dir) if params.drift_split else None
@@ -108,9 +126,12 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         label = f"previous run {previous.path.parent.name}"
         current = shown[params.drift_split] = load_split_statistics(statistics, params.drift_split)
         before = shown[f"{params.drift_split} ({label})"] = load_split_statistics(previous, params.drift_split)
-        anomalies = tfdv.validate_statistics(current, schema, previous_statistics=before)
+        anomalies = tfdv.validate_statistics(current, tfdv_comparisons, previous_statistics=before)
         save(anomalies, "drift", params.drift_split)
         findings += comparison_findings(anomalies, "drift", params.drift_split, label, params.warn_only)
+        compared = (params.drift_split, label, params.warn_only)
+        findings += numeric_shift_findings(before, current, schema, "drift", *compared)
+        findings += category_shift_findings(before, current, schema, "drift", *compared)
 
     rows, rejects, rejects_file = _row_accounting(inputs.get("examples"))
     summary = {

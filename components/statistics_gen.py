@@ -14,12 +14,12 @@ from components.example_gen.artifact import Examples
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.contract import ComponentSpec
 from sluice.errors import RowCountMismatch
-from sluice.validation.statistics import Statistics, StatisticsSplit
+from sluice.validation.statistics import Statistics, StatisticsSplit, stats_options
 
 
 @dataclasses.dataclass(frozen=True)
 class Params:
-    """StatisticsGen has no parameters yet; TFDV's defaults apply."""
+    """StatisticsGen has no parameters yet; `stats_options()` applies."""
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
@@ -40,7 +40,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         _ = (
             pipeline
             | f"Read{name.title()}Examples" >> source
-            | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(tfdv.StatsOptions())
+            | f"Generate{name.title()}Statistics" >> tfdv.GenerateStatistics(stats_options())
             | f"Write{name.title()}Statistics" >> tfdv.WriteStatisticsToBinaryFile(output.file(Statistics.split_file(name)))
         )
     run_and_count(pipeline, "statistics_gen")

@@ -101,8 +101,10 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from sluice.modeling.fitting import Budget, fit, score, split_reader
     from sluice.pipeline import load_object
     from sluice.modeling.datasets import model_features
+    from sluice.modeling.tasks import check_transformed_label
 
     transform = inputs["transform"]
+    check_transformed_label(transform, params.label)
     features = model_features(transform, params.label)
     build = load_object(params.model_fn)
     budget = Budget(params.train_steps, params.batch_size, params.eval_every_steps, params.early_stopping_patience)

@@ -257,8 +257,10 @@ def batch_predict_command(pipeline, input_pattern, output_dir, version, output_f
     help=(
         "Check serving data against the training statistics of PIPELINE's last run: schema "
         "anomalies in the SERVING environment and training/serving skew. --serving takes a "
-        "CSV in the pipeline's raw format without the label column, or a TFRecord file of "
-        "tf.Example (.tfrecord, .tfrecord.gz). Exits 1 on a blocking finding."
+        "CSV with a header line (columns in any order; extra columns are reported and "
+        "ignored, a missing feature is an anomaly), a CSV in the pipeline's raw layout "
+        "without the label column, JSON rows of raw features (.jsonl, .json), or a TFRecord "
+        "file of tf.Example (.tfrecord, .tfrecord.gz). Exits 1 on a blocking finding."
     ),
 )
 @click.argument("pipeline")

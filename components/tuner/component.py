@@ -206,7 +206,10 @@ def declare_space(hp, search_space: str, families: Sequence[str] | None) -> None
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
+    from sluice.modeling.tasks import check_transformed_label
+
     transform = inputs["transform"]
+    check_transformed_label(transform, params.label)  # before a search on labels it cannot learn
     if params.max_trials == 0:
         values = default_values(params.search_space, params.families)
         _write_files(output, values, trials=[])

@@ -49,6 +49,8 @@ class ValidationConfig(Section):
     drift: bool = True
     skew: bool = True
     warn_only: list[str] = []
+    # Used by an inferred schema (a reviewed one keeps its own min_domain_mass per feature).
+    unseen_category_share: float = pydantic.Field(0.01, ge=0, le=1)
 
 
 class TransformConfig(Section):
@@ -156,7 +158,11 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "schema_gen",
                 "components.schema_gen:SPEC",
                 {"statistics": "statistics_gen"},
-                {"reviewed_schema": config.reviewed_schema},
+                {
+                    "reviewed_schema": config.reviewed_schema,
+                    "label": LABEL_KEY,
+                    "unseen_category_share": config.validation.unseen_category_share,
+                },
             ),
             Component(
                 "example_validator",
@@ -165,6 +171,17 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 {
                     "splits": ["eval", "test"],
                     "drift_split": "train" if config.validation.drift else None,
+                    "warn_only": config.validation.warn_only,
+                },
+            ),
+            Component(
+                "skew_validator",  # needs only statistics: before the search, not after it
+                "components.example_validator:SPEC",
+                {"statistics": "statistics_gen", "schema": "schema_gen"},
+                {
+                    "splits": [],
+                    "skew_training_split": "train" if config.validation.skew else None,
+                    "skew_serving_split": "test" if config.validation.skew else None,
                     "warn_only": config.validation.warn_only,
                 },
             ),
@@ -224,17 +241,6 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "objective_tolerance": config.evaluator.objective_tolerance,
                     "min_accuracy": config.min_accuracy,
                     "min_slice_rows": config.evaluator.min_slice_rows,
-                },
-            ),
-            Component(
-                "skew_validator",
-                "components.example_validator:SPEC",
-                {"statistics": "statistics_gen", "schema": "schema_gen"},
-                {
-                    "splits": [],
-                    "skew_training_split": "train" if config.validation.skew else None,
-                    "skew_serving_split": "test" if config.validation.skew else None,
-                    "warn_only": config.validation.warn_only,
                 },
             ),
             Component(

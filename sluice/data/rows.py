@@ -169,3 +169,24 @@ def encode_example(values: Mapping[str, Value], fmt: CsvFormat) -> bytes:
         else:
             features[name].bytes_list.value.append(value.encode("utf-8"))
     return example.SerializeToString()
+
+
+def looks_like_header(fields: Sequence[str], column_names: Sequence[str]) -> bool:
+    """Whether a file's first line names columns rather than holding values.
+
+    It does when at least half of its fields are column names (the rest may be columns
+    the pipeline does not read); a row of values never has that many.
+    """
+    names = set(column_names)
+    stripped = [field.strip() for field in fields]
+    return bool(stripped) and 2 * sum(field in names for field in stripped) >= len(stripped)
+
+
+def first_line_fields(handle: IO[bytes], fmt: CsvFormat) -> list[str] | None:
+    """The fields of a CSV file's first line that is neither blank nor a comment, or None."""
+    for raw in iter(handle.readline, b""):
+        line = raw.decode("utf-8", errors="replace")
+        if not line.strip() or (fmt.comment_prefix and line.startswith(fmt.comment_prefix)):
+            continue
+        return [field.strip() for field in next(csv.reader([line], skipinitialspace=True))]
+    return None

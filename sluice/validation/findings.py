@@ -108,6 +108,46 @@ def schema_findings(anomalies, split: str, warn_only: Iterable[str] = ()) -> lis
     return findings
 
 
+def unseen_category_findings(statistics, schema, split: str) -> list[Finding]:
+    """Warnings for categories unseen in training that stay within the schema's tolerated share.
+
+    TFDV reports such values only beyond 1 - min_domain_mass (a blocking finding); below it
+    they pass silently, yet a person should know a category is new.
+    """
+    import tensorflow_data_validation as tfdv
+
+    findings = []
+    for feature in schema.feature:
+        mass = feature.distribution_constraints.min_domain_mass
+        stats = feature_statistics(statistics, feature.name)
+        has_domain = feature.HasField("string_domain") or feature.domain
+        if not mass or not has_domain or stats is None or not stats.HasField("string_stats"):
+            continue
+        domain = set(tfdv.get_domain(schema, feature.name).value)
+        string_stats = stats.string_stats
+        counts = {b.label: b.sample_count for b in string_stats.rank_histogram.buckets} or {
+            v.value: v.frequency for v in string_stats.top_values
+        }
+        unseen = {value: count for value, count in counts.items() if value not in domain}
+        present = string_stats.common_stats.num_non_missing
+        share = sum(unseen.values()) / present if present else 0.0
+        if not unseen or share > 1 - mass:  # beyond the tolerated share TFDV's own anomaly blocks
+            continue
+        named = ", ".join(repr(v) for v in sorted(unseen, key=lambda v: -unseen[v])[:5]) + (", ..." if len(unseen) > 5 else "")
+        findings.append(
+            Finding(
+                "schema",
+                split,
+                feature.name,
+                "unseen categories",
+                f"{len(unseen)} value(s) not seen in training ({named}) cover {share:.2%} of the split; "
+                f"up to {1 - mass:.2%} is tolerated (min_domain_mass {mass:g})",
+                blocking=False,
+            )
+        )
+    return findings
+
+
 def comparison_findings(
     anomalies, check: str, split: str, compared_with: str, warn_only: Iterable[str] = ()
 ) -> list[Finding]:

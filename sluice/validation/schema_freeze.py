@@ -17,15 +17,47 @@ from sluice.errors import SluiceError
 
 SKEW_THRESHOLD = 0.1
 PRESENCE_MARGIN = 0.05
-MIN_DOMAIN_MASS = 0.99
+# The share of a split that categories unseen in training may cover before it blocks (TFDV's
+# distribution_constraints.min_domain_mass = 1 - share); a smaller share is a warning. 1% lets
+# the rare names of a long tail through and still stops a new value that a model would meet
+# in one row of a hundred. A tail with many values seen once in training shows that new ones
+# keep coming: the tolerated share is then three times the Good-Turing estimate of the
+# unseen share (values seen once / values), so a random split of the same data passes.
+UNSEEN_CATEGORY_SHARE = 0.01
+UNSEEN_CATEGORY_MARGIN = 3
 
 
 class SchemaExists(SluiceError):
     """The reviewed schema is there already; freezing again needs --force."""
 
 
-def frozen_schema(train_statistics, label: str):
-    """The schema inferred from train statistics, with Sluice's review defaults added."""
+def tolerated_unseen_share(stats, minimum: float = UNSEEN_CATEGORY_SHARE) -> float:
+    """The share of unseen categories a split may hold, given a categorical feature's train statistics."""
+    string_stats = stats.string_stats
+    counts = [b.sample_count for b in string_stats.rank_histogram.buckets] or [v.frequency for v in string_stats.top_values]
+    present = string_stats.common_stats.num_non_missing
+    seen_once = sum(1 for count in counts if round(count) == 1)
+    return min(0.5, max(minimum, UNSEEN_CATEGORY_MARGIN * seen_once / present if present else 0.0))
+
+
+def tolerate_unseen_categories(schema, train_statistics, minimum: float = UNSEEN_CATEGORY_SHARE) -> None:
+    """Sets each categorical feature's min_domain_mass: unseen values block only beyond their tolerated share."""
+    from sluice.validation.findings import feature_statistics
+
+    for feature in schema.feature:
+        stats = feature_statistics(train_statistics, feature.name)
+        if stats is None or not stats.HasField("string_stats"):
+            continue
+        if feature.HasField("string_domain") or feature.domain:
+            share = tolerated_unseen_share(stats, minimum)
+            feature.distribution_constraints.min_domain_mass = round(1 - share, 4)
+
+
+def frozen_schema(train_statistics, label: str | None, unseen_category_share: float = UNSEEN_CATEGORY_SHARE):
+    """The schema inferred from train statistics, with Sluice's review defaults added.
+
+    Without a label, every feature is expected in both environments.
+    """
     import tensorflow_data_validation as tfdv
     from tensorflow_metadata.proto.v0 import schema_pb2
 
@@ -43,13 +75,12 @@ def frozen_schema(train_statistics, label: str):
         if present < 1.0:
             feature.presence.min_fraction = max(0.0, math.floor((present - PRESENCE_MARGIN) * 100) / 100)
         categorical = feature.type == schema_pb2.BYTES or (feature.type == schema_pb2.INT and feature.int_domain.is_categorical)
-        if feature.type == schema_pb2.BYTES and feature.domain:
-            feature.distribution_constraints.min_domain_mass = MIN_DOMAIN_MASS
         for comparator in (feature.skew_comparator, feature.drift_comparator):
             if categorical:
                 comparator.infinity_norm.threshold = SKEW_THRESHOLD
             else:
                 comparator.jensen_shannon_divergence.threshold = SKEW_THRESHOLD
+    tolerate_unseen_categories(schema, train_statistics, unseen_category_share)
     return schema
 
 

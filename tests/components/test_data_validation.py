@@ -179,11 +179,12 @@ def test_missing_rate_above_the_presence_constraint_is_named(census_run, tmp_pat
     assert "0.9" in finding["description"]
 
 
-def test_warnings_are_reported_and_do_not_stop_the_run(artifact):
+def test_sampling_noise_of_the_sample_files_does_not_block_the_run(artifact):
+    # 300 test rows against 540 train rows, with no feature exempted (warn_only empty).
     skew = artifact("skew_validator")
     summary = json.loads(Path(skew.file("summary.json")).read_text())
-    warned = {f["feature"] for f in summary["findings"] if f["kind"] == "over threshold" and not f["blocking"]}
-    assert warned and warned <= {"capital_gain", "education_num"}  # warn_only on this small sample
+    compared = {f["feature"] for f in summary["findings"] if f["check"] == "skew"}
+    assert {"age", "capital_gain", "education_num", "occupation"} <= compared
     assert skew.properties["blocking"] == 0 and artifact("pusher").properties["pushed"] is True
 
 
