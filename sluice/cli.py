@@ -71,19 +71,21 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
     "--no-library-patches", is_flag=True,
     help="Run Beam, TFDV and tfx-bsl unpatched: sets SLUICE_LIBRARY_PATCHES=off for this run and its child processes.",
 )
+@click.option("--no-cache", is_flag=True, help="Recompute every step, even those whose inputs, code and settings match an earlier run's.")
 @verbose_option
 @beam_args_argument
-def run_command(pipeline: str, overrides, home, run_id, no_library_patches, verbose, beam_args) -> None:
+def run_command(pipeline: str, overrides, home, run_id, no_library_patches, no_cache, verbose, beam_args) -> None:
     if no_library_patches:
         import os
 
         from sluice.beam.patches import SWITCH_ENV
 
         os.environ[SWITCH_ENV] = "off"
-    _exit_after(lambda: _run(pipeline, overrides, home, run_id, verbose, beam_args))
+    _exit_after(lambda: _run(pipeline, overrides, home, run_id, verbose, beam_args, cache=not no_cache))
 
 
-def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
+def _run(name, overrides, home, run_id, verbose, beam_args, cache=True) -> None:
+    from sluice.metadata.store import MetadataStore
     from sluice.runner import new_run_id, run_pipeline
 
     module, config = _load_config(name, home, overrides)
@@ -99,10 +101,14 @@ def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
         components.update(note=next(upcoming))
 
         def show(outcome) -> None:
-            progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s")
+            origin = f"  (sealed by an earlier run: {outcome.reused_from})" if outcome.reused_from else ""
+            progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s{origin}")
             components.advance(note=next(upcoming, ""))
 
-        result = run_pipeline(pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show)
+        result = run_pipeline(
+            pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show,
+            store=MetadataStore.for_home(config.home), cache=cache,
+        )
     total = time.monotonic() - started
     _print_summary(module, config, pipeline, result, total)
 
