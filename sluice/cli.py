@@ -219,6 +219,39 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
     _exit_after(validate)
 
 
+@main.command("runs", help="The runs of PIPELINE from the run history: status, seconds per component, key metric, pushed version.")
+@click.argument("pipeline")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@home_option
+def runs_command(pipeline, as_json, limit, home) -> None:
+    from sluice.metadata.history import format_history, run_history
+
+    _show_from_store(home, lambda store: run_history(store, pipeline, limit), format_history, as_json)
+
+
+@main.command("lineage", help="What produced an artifact (its URI) or a pushed model (PIPELINE@VERSION), as a tree.")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
+@home_option
+def lineage_command(target, as_json, home) -> None:
+    from sluice.metadata.lineage import format_lineage, lineage
+
+    _show_from_store(home, lambda store: lineage(store, target), format_lineage, as_json)
+
+
+def _show_from_store(home, read, formatted, as_json: bool) -> None:
+    def show() -> None:
+        import json
+
+        from sluice.metadata.store import MetadataStore
+
+        found = read(MetadataStore.for_home(home or default_home()))
+        click.echo(json.dumps(found, indent=2, default=str) if as_json else formatted(found))
+
+    _exit_after(show)
+
+
 @main.group("schema", help="The reviewed schema of a pipeline.")
 def schema_group() -> None:
     pass
