@@ -147,7 +147,8 @@ def _print_summary(module, config, pipeline, result, total: float) -> None:
             click.echo(f"\n{summary(artifact)}")
         if artifact.type == PushedModel.type_name():
             pushed = PushedModel.of(artifact)
-            if pushed.pushed:
+            # a push reused from an earlier run was shown then: no model load on a cached rerun
+            if pushed.pushed and not outcome.reused_from:
                 pushed_to = pushed.pushed_to
     if pushed_to is not None:
         _print_predictions(module, pushed_to, module.sample_rows_file(config), rows=1)
