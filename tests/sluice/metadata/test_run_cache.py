@@ -75,3 +75,23 @@ def test_a_deleted_artifact_is_not_reused(tmp_path):
     assert [o.reused for o in second.outcomes] == [False, True]
     assert not Path(second.uri("read")).is_symlink()
     assert Path(second.uri("shout"), "out.txt").read_text() == "hello!"
+
+
+def test_a_child_process_run_as_an_airflow_task_runs_it_records_into_the_same_store(tmp_path):
+    import os
+
+    from sluice.execute import run_in_child
+
+    source = tmp_path / "words.txt"
+    source.write_text("hello")
+    store = MetadataStore(tmp_path / "metadata.sqlite")
+    read = tiny_pipeline(source).component("read")
+    in_process = run_pipeline(tiny_pipeline(source), tmp_path / "artifacts", run_id="cli", store=store)
+    task = run_in_child(read, str(tmp_path / "artifacts" / "tiny" / "airflow"), {}, store_path=str(store.path))
+    uncached = run_in_child(read, str(tmp_path / "artifacts" / "tiny" / "airflow-2"), {}, store_path=str(store.path), cache=False)
+
+    assert task.reused and task.reused_from == str(Path(in_process.uri("read")).resolve())
+    assert not uncached.reused
+    rows = store.rows(executions.select().order_by(executions.c.id))
+    assert [(row.component, row.status) for row in rows] == [("read", "succeeded"), ("shout", "succeeded"), ("read", "reused"), ("read", "succeeded")]
+    assert rows[2].pid != os.getpid() and rows[2].reused_from == rows[0].id
