@@ -93,7 +93,8 @@ def test_a_run_killed_mid_transform_and_mid_tuner_completes_on_rerun(census_run,
     assert _drafts(run_dir, "transform") and not (run_dir / "transform").exists()  # no half artifact visible
 
     second = _start(home)
-    _kill_when(second, lambda: any((p / "search").exists() for p in _drafts(run_dir, "tuner")))
+    # the search keeps its resumable state beside the run (.tuner.search) while its draft fills
+    _kill_when(second, _for_a_while(lambda: _drafts(run_dir, "tuner") and (run_dir / ".tuner.search").exists(), seconds=5))
     assert not _drafts(run_dir, "transform"), "the rerun left the killed Transform's draft"
     assert _drafts(run_dir, "tuner") and not (run_dir / "tuner").exists()
     assert _session_survivors(second.pid) == [], "the killed run left worker processes"
