@@ -6,7 +6,9 @@ TensorFlow, TFT and Beam are never imported by the scheduler or the task runner,
 TFT's crash at interpreter exit never reaches them.
 
 Run-time settings are DAG params: `overrides` (["trainer.train_steps=500", ...]) and
-`beam_args` (["--runner=DataflowRunner", ...]). Artifacts go under $SLUICE_HOME.
+`beam_args` (["--runner=DataflowRunner", ...]), and `cache` (false: recompute every step).
+Artifacts go under $SLUICE_HOME; each task records its execution in the home's run
+history (`sluice.metadata`), the store `sluice run` writes to.
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ def _safe_run_id(run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id).strip("_")
 
 
-def _run_component(pipeline_name: str, component_name: str, overrides, beam_args, run_id: str, input_uris) -> str:
+def _run_component(pipeline_name: str, component_name: str, overrides, beam_args, run_id: str, input_uris, cache: bool = True) -> str:
     """Task body: the component from the pipeline definition as configured for this run."""
     from sluice.config import apply_overrides
     from sluice.execute import run_in_child
+    from sluice.metadata.store import store_path
     from sluice.registry import pipeline_module
 
     module = pipeline_module(pipeline_name)
     config = apply_overrides(module.Config(), list(overrides))
     component = module.create_pipeline(config).component(component_name)
     run_dir = Path(config.artifact_root) / pipeline_name / _safe_run_id(run_id)
-    return run_in_child(component, str(run_dir), input_uris, list(beam_args)).uri
+    store = str(store_path(config.home))
+    return run_in_child(component, str(run_dir), input_uris, list(beam_args), store_path=store, cache=cache).uri
 
 
 def build_dag(
@@ -43,6 +47,7 @@ def build_dag(
     overrides: Sequence[str] = (),
     beam_args: Sequence[str] = (),
     retries: int = 0,
+    cache: bool = True,
 ):
     """The DAG `sluice_<pipeline_name>`.
 
@@ -53,6 +58,7 @@ def build_dag(
         overrides: default `section.field=value` settings; a run's conf can replace them.
         beam_args: default Beam pipeline options; a run's conf can replace them.
         retries: task retries (a retried task reuses its finished artifact).
+        cache: default of the `cache` param: reuse artifacts sealed by earlier runs.
     """
     from airflow.sdk import Param, dag, get_current_context, task
 
@@ -72,6 +78,7 @@ def build_dag(
         params={
             "overrides": Param(list(overrides), type="array", description="section.field=value settings"),
             "beam_args": Param(list(beam_args), type="array", description="Beam pipeline options"),
+            "cache": Param(cache, type="boolean", description="reuse artifacts sealed from the same inputs, code and settings"),
         },
         doc_md=(module.__doc__ or "").strip(),
     )
@@ -84,7 +91,8 @@ def build_dag(
                 context = get_current_context()
                 params = context["params"]
                 return _run_component(
-                    pipeline_name, component_name, params["overrides"], params["beam_args"], context["run_id"], input_uris
+                    pipeline_name, component_name, params["overrides"], params["beam_args"], context["run_id"], input_uris,
+                    params.get("cache", True),
                 )
 
             uris[component.name] = run_component(

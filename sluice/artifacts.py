@@ -15,7 +15,9 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 import time
 from importlib import metadata
@@ -150,6 +152,35 @@ def fingerprint_dir(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def draft_prefix(name: str) -> str:
+    """The start of the name of a draft of artifact `name`; the writer's pid@host follows."""
+    return f".{name}.draft-"
+
+
+_DRAFT_OWNER = re.compile(r"\.draft-(?P<pid>\d+)@(?P<host>.+)-[a-z0-9_]+$")
+
+
+def remove_abandoned_drafts(run_dir: str | os.PathLike) -> list[Path]:
+    """Deletes the drafts in `run_dir` whose writer is gone (a killed attempt's); returns them.
+
+    A draft names its writer (pid@host); one of this host whose process is dead, or one
+    from before drafts named their writer, is abandoned. Drafts of live writers (another
+    task of the same run, say) stay.
+    """
+    from sluice.process import process_alive
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
+    removed = []
+    for entry in run_dir.glob(".*.draft-*"):
+        owner = _DRAFT_OWNER.search(entry.name)
+        if owner is None or (owner["host"] == socket.gethostname() and not process_alive(int(owner["pid"]))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def library_versions() -> dict[str, str]:
     versions = {}
     for name in _TRACKED_LIBRARIES:
@@ -178,7 +209,7 @@ def write_artifact(
     if final.exists():
         raise ArtifactError(f"{final} already exists; artifacts are never overwritten")
     final.parent.mkdir(parents=True, exist_ok=True)
-    draft_dir = Path(tempfile.mkdtemp(prefix=f".{final.name}.draft-", dir=final.parent))
+    draft_dir = Path(tempfile.mkdtemp(prefix=f"{draft_prefix(final.name)}{os.getpid()}@{socket.gethostname()}-", dir=final.parent))
     draft = ArtifactDraft(draft_dir, final)
     try:
         yield draft

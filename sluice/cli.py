@@ -71,19 +71,21 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
     "--no-library-patches", is_flag=True,
     help="Run Beam, TFDV and tfx-bsl unpatched: sets SLUICE_LIBRARY_PATCHES=off for this run and its child processes.",
 )
+@click.option("--no-cache", is_flag=True, help="Recompute every step, even those whose inputs, code and settings match an earlier run's.")
 @verbose_option
 @beam_args_argument
-def run_command(pipeline: str, overrides, home, run_id, no_library_patches, verbose, beam_args) -> None:
+def run_command(pipeline: str, overrides, home, run_id, no_library_patches, no_cache, verbose, beam_args) -> None:
     if no_library_patches:
         import os
 
         from sluice.beam.patches import SWITCH_ENV
 
         os.environ[SWITCH_ENV] = "off"
-    _exit_after(lambda: _run(pipeline, overrides, home, run_id, verbose, beam_args))
+    _exit_after(lambda: _run(pipeline, overrides, home, run_id, verbose, beam_args, cache=not no_cache))
 
 
-def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
+def _run(name, overrides, home, run_id, verbose, beam_args, cache=True) -> None:
+    from sluice.metadata.store import MetadataStore
     from sluice.runner import new_run_id, run_pipeline
 
     module, config = _load_config(name, home, overrides)
@@ -99,10 +101,14 @@ def _run(name, overrides, home, run_id, verbose, beam_args) -> None:
         components.update(note=next(upcoming))
 
         def show(outcome) -> None:
-            progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s")
+            origin = f"  (sealed by an earlier run: {outcome.reused_from})" if outcome.reused_from else ""
+            progress.echo(f"  {outcome.component:<18} {'reused' if outcome.reused else 'done'} in {outcome.seconds:6.1f} s{origin}")
             components.advance(note=next(upcoming, ""))
 
-        result = run_pipeline(pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show)
+        result = run_pipeline(
+            pipeline, config.artifact_root, run_id=run_id, beam_args=beam_args, on_outcome=show,
+            store=MetadataStore.for_home(config.home), cache=cache,
+        )
     total = time.monotonic() - started
     _print_summary(module, config, pipeline, result, total)
 
@@ -141,7 +147,8 @@ def _print_summary(module, config, pipeline, result, total: float) -> None:
             click.echo(f"\n{summary(artifact)}")
         if artifact.type == PushedModel.type_name():
             pushed = PushedModel.of(artifact)
-            if pushed.pushed:
+            # a push reused from an earlier run was shown then: no model load on a cached rerun
+            if pushed.pushed and not outcome.reused_from:
                 pushed_to = pushed.pushed_to
     if pushed_to is not None:
         _print_predictions(module, pushed_to, module.sample_rows_file(config), rows=1)
@@ -323,6 +330,39 @@ def serve_command(pipeline, model_dirs, models_config, home, host, port, max_bat
         ), host=host, port=port)
 
     _exit_after(serve)
+
+
+@main.command("runs", help="The runs of PIPELINE from the run history: status, seconds per component, key metric, pushed version.")
+@click.argument("pipeline")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@home_option
+def runs_command(pipeline, as_json, limit, home) -> None:
+    from sluice.metadata.history import format_history, run_history
+
+    _show_from_store(home, lambda store: run_history(store, pipeline, limit), format_history, as_json)
+
+
+@main.command("lineage", help="What produced an artifact (its URI) or a pushed model (PIPELINE@VERSION), as a tree.")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a tree.")
+@home_option
+def lineage_command(target, as_json, home) -> None:
+    from sluice.metadata.lineage import format_lineage, lineage
+
+    _show_from_store(home, lambda store: lineage(store, target), format_lineage, as_json)
+
+
+def _show_from_store(home, read, formatted, as_json: bool) -> None:
+    def show() -> None:
+        import json
+
+        from sluice.metadata.store import MetadataStore
+
+        found = read(MetadataStore.for_home(home or default_home()))
+        click.echo(json.dumps(found, indent=2, default=str) if as_json else formatted(found))
+
+    _exit_after(show)
 
 
 @main.group("schema", help="The reviewed schema of a pipeline.")

@@ -6,18 +6,22 @@ Used by the local runner (in-process) and by Airflow tasks (in a child process, 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from sluice.artifacts import Artifact, ArtifactError, a_type, read_artifact, write_artifact
+from sluice.artifacts import Artifact, ArtifactError, a_type, read_artifact, remove_abandoned_drafts, write_artifact
 from sluice.beam.jobs import complete_beam_args
 from sluice.contract import ComponentSpec, ContractError
 from sluice.errors import GateClosed, SluiceError
+from sluice.metadata.cache_key import cache_key
+from sluice.metadata.store import FAILED, REUSED, SUCCEEDED, MetadataStore
 from sluice.pipeline import Component
 from sluice.process import answer_parent, call_in_child
 
@@ -30,6 +34,7 @@ class Outcome:
     uri: str
     seconds: float
     reused: bool
+    reused_from: str | None = None  # the earlier run's artifact `uri` links to
 
 
 def params_fingerprint(component: Component, spec: ComponentSpec) -> str:
@@ -63,11 +68,17 @@ def execute(
     run_dir: str | os.PathLike,
     input_uris: Mapping[str, str],
     beam_args: Sequence[str] = (),
+    *,
+    store: MetadataStore | None = None,
+    cache: bool = True,
 ) -> Outcome:
     """Runs `component` and seals its artifact at `<run_dir>/<component.name>`.
 
     A finished artifact already there from the same inputs and parameters (an Airflow
-    retry, say) is reused rather than recomputed or overwritten.
+    retry, say) is reused rather than recomputed or overwritten. With a `store`, the
+    execution is recorded in the run history, and (unless `cache` is off) an artifact an
+    earlier run sealed from the same inputs, code and settings is reused: the run
+    directory gets a link to it. Drafts a killed attempt left in `run_dir` are removed first.
 
     Raises:
         ContractError: the inputs are not those the component's spec declares.
@@ -77,31 +88,106 @@ def execute(
     started = time.monotonic()
     spec = component.load_spec()
     inputs = read_inputs(component, spec, input_uris)
-    uri = Path(run_dir) / component.name
+    run_dir = Path(run_dir)
+    uri = run_dir / component.name
+    remove_abandoned_drafts(run_dir)
     fingerprint = params_fingerprint(component, spec)
-    if (uri / "artifact.json").exists():
-        existing = read_artifact(uri)
-        same_inputs = existing.inputs == {name: a.fingerprint for name, a in inputs.items()}
-        if same_inputs and existing.properties.get("params_fingerprint") == fingerprint:
-            if "gate_closed" in existing.properties:
-                raise GateClosed(existing.properties["gate_closed"])
-            return Outcome(component.name, str(uri), time.monotonic() - started, reused=True)
-        raise ArtifactError(f"{uri} exists from other inputs or parameters; choose a new run id")
+    key, files = cache_key(spec.run.__module__, component.params, fingerprint, inputs)
+    record = _Record.begin(store, component, spec, run_dir, key, files, inputs)
+    try:
+        if (uri / "artifact.json").exists():
+            existing = read_artifact(uri)
+            same_inputs = existing.inputs == {name: a.fingerprint for name, a in inputs.items()}
+            if same_inputs and existing.properties.get("params_fingerprint") == fingerprint:
+                if "gate_closed" in existing.properties:
+                    raise GateClosed(existing.properties["gate_closed"])
+                record.reused(existing)
+                return Outcome(component.name, str(uri), time.monotonic() - started, reused=True)
+            raise ArtifactError(f"{uri} exists from other inputs or parameters; choose a new run id")
+        cached = record.cached() if cache else None
+        if cached is not None:
+            link_artifact(uri, cached.uri)
+            record.reused(read_artifact(uri), cached.execution_id)
+            _say(f"{component.name}: inputs, code and settings unchanged; reusing {cached.uri}")
+            return Outcome(component.name, str(uri), time.monotonic() - started, reused=True, reused_from=cached.uri)
 
-    gate: GateClosed | None = None
-    params = spec.make_params(component.params, component.name)
-    with write_artifact(uri, type=spec.output.type_name(), producer=spec.producer, inputs=inputs) as draft:
-        try:
-            spec.run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
-        except GateClosed as closed:
-            # The findings behind a closed gate are the artifact: seal it, then stop the run.
-            gate = closed
-            draft.properties["gate_closed"] = str(closed)
-        draft.properties["params_fingerprint"] = fingerprint
-        draft.properties["beam_args"] = complete_beam_args(beam_args)
-    if gate is not None:
-        raise gate
+        gate: GateClosed | None = None
+        params = spec.make_params(component.params, component.name)
+        with write_artifact(uri, type=spec.output.type_name(), producer=spec.producer, inputs=inputs) as draft:
+            try:
+                spec.run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
+            except GateClosed as closed:
+                # The findings behind a closed gate are the artifact: seal it, then stop the run.
+                gate = closed
+                draft.properties["gate_closed"] = str(closed)
+            draft.properties["params_fingerprint"] = fingerprint
+            draft.properties["beam_args"] = complete_beam_args(beam_args)
+        record.sealed(read_artifact(uri), gate)
+        if gate is not None:
+            raise gate
+    except BaseException as error:
+        record.failed(error)
+        raise
     return Outcome(component.name, str(uri), time.monotonic() - started, reused=False)
+
+
+def link_artifact(uri: Path, target: str) -> None:
+    """Makes `uri` a symbolic link to the sealed artifact `target`, in one step (a link
+    made under a temporary name, renamed into place)."""
+    temporary = uri.parent / f".{uri.name}.link-{os.getpid()}"
+    uri.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    os.symlink(target, temporary, target_is_directory=True)
+    if uri.exists() or uri.is_symlink():
+        temporary.unlink()
+        raise ArtifactError(f"{uri} appeared while it was being linked")
+    os.rename(temporary, uri)
+
+
+def _say(message: str) -> None:
+    """A line for the run's log (or an Airflow task's log)."""
+    print(f"[sluice] {message}", file=sys.stderr, flush=True)
+
+
+class _Record:
+    """One execution's entry in the run history; does nothing without a store."""
+
+    def __init__(self, store: MetadataStore | None, execution_id: int | None, key: str):
+        self.store, self.execution_id, self.key = store, execution_id, key
+        self._heartbeat = store.beating(execution_id).__enter__() if store is not None else None
+
+    @classmethod
+    def begin(cls, store, component, spec, run_dir: Path, key: str, files, inputs) -> _Record:
+        if store is None:
+            return cls(None, None, key)
+        store.reap_killed()
+        execution_id = store.begin_execution(
+            pipeline=run_dir.parent.name, run_id=run_dir.name, run_dir=str(run_dir), component=component.name,
+            producer=spec.producer, cache_key=key, inputs=inputs, external_inputs=files,
+        )
+        return cls(store, execution_id, key)
+
+    def cached(self):
+        return self.store.cached_artifact(self.key) if self.store is not None else None
+
+    def reused(self, artifact: Artifact, from_execution: int | None = None) -> None:
+        if self.store is not None:
+            from_execution = from_execution or self.store.execution_that_wrote(artifact.uri)
+            self._end(REUSED, output=artifact, reused_from=from_execution)
+
+    def sealed(self, artifact: Artifact, gate: GateClosed | None) -> None:
+        if self.store is not None:
+            self._end(FAILED if gate else SUCCEEDED, output=artifact, error=f"GateClosed: {gate}" if gate else None)
+
+    def failed(self, error: BaseException) -> None:
+        if self.store is not None and self._heartbeat is not None:
+            self._end(FAILED, error=f"{type(error).__name__}: {error}")
+
+    def _end(self, status: str, **fields) -> None:
+        self._heartbeat.__exit__(None, None, None)
+        self._heartbeat = None
+        self.store.finish_execution(self.execution_id, status, **fields)
 
 
 def run_in_child(
@@ -109,6 +195,9 @@ def run_in_child(
     run_dir: str,
     input_uris: Mapping[str, str],
     beam_args: Sequence[str] = (),
+    *,
+    store_path: str | None = None,
+    cache: bool = True,
 ) -> Outcome:
     """Runs `execute` in a fresh Python process; its output streams through to the caller's.
 
@@ -124,6 +213,8 @@ def run_in_child(
         "run_dir": str(run_dir),
         "input_uris": dict(input_uris),
         "beam_args": list(beam_args),
+        "store_path": store_path,
+        "cache": cache,
     }
     reply = call_in_child("sluice.execute", request)
     if "error" in reply:
@@ -136,7 +227,11 @@ class ComponentFailed(SluiceError):
 
 
 def _execute_request(request: dict) -> dict:
-    outcome = execute(Component(**request["component"]), request["run_dir"], request["input_uris"], request["beam_args"])
+    store = MetadataStore(request["store_path"]) if request.get("store_path") else None
+    outcome = execute(
+        Component(**request["component"]), request["run_dir"], request["input_uris"], request["beam_args"],
+        store=store, cache=request.get("cache", True),
+    )
     return dataclasses.asdict(outcome)
 
 

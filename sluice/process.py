@@ -56,13 +56,64 @@ def call_in_child(module: str, request: dict) -> dict:
     import tempfile
     from pathlib import Path
 
-    with tempfile.TemporaryDirectory(prefix="sluice-child-") as scratch:
+    remove_abandoned_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         reply_file = Path(scratch) / "reply.json"
-        completed = subprocess.run([sys.executable, "-m", module], input=json.dumps({**request, "reply_file": str(reply_file)}), text=True)
+        completed = subprocess.run(
+            [sys.executable, "-m", module],
+            input=json.dumps({**request, "reply_file": str(reply_file)}),
+            text=True,
+            preexec_fn=die_with_parent(),
+        )
         reply = json.loads(reply_file.read_text()) if reply_file.exists() else {}
     if "error" not in reply and (completed.returncode != 0 or not reply):
         return {"error": f"the child process ended with exit code {completed.returncode} and no reply"}
     return reply
+
+
+_SCRATCH_PREFIX = "sluice-child-"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (a zombie, killed and not yet waited for, does not)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def die_with_parent():
+    """A `preexec_fn` by which the child is killed when the process that started it dies,
+    so a killed run leaves no worker behind (Linux; None elsewhere).
+
+    Bound here, in the parent: between fork and exec the child may only make the call
+    (no import, no lookup), as other threads of the parent may hold locks.
+    """
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    kill = signal.SIGKILL.value
+    return lambda: prctl(1, kill)  # PR_SET_PDEATHSIG
+
+
+def remove_abandoned_scratch() -> None:
+    """Deletes the scratch directories `call_in_child` left in the temp dir when killed."""
+    import re
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    pattern = re.compile(rf"^{_SCRATCH_PREFIX}(\d+)-")
+    for entry in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*"):
+        owner = pattern.match(entry.name)
+        if owner and not process_alive(int(owner.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def answer_parent(handle) -> None:

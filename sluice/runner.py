@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from sluice.execute import Outcome, execute
+from sluice.metadata.store import MetadataStore
 from sluice.pipeline import Pipeline
 
 
@@ -38,12 +39,16 @@ def run_pipeline(
     run_id: str | None = None,
     beam_args: Sequence[str] = (),
     on_outcome: Callable[[Outcome], None] | None = None,
+    store: MetadataStore | None = None,
+    cache: bool = True,
 ) -> RunResult:
     """Runs `pipeline` under `<artifact_root>/<pipeline>/<run_id>/`.
 
     Components run in the pipeline's order, which puts each after every component it
     reads or names in `after`. Stops at the first component that raises; the artifacts
-    already finished stay, and the failing component leaves nothing behind.
+    already finished stay, and the failing component leaves nothing behind. With a
+    `store`, each execution is recorded there and, unless `cache` is off, reuses an
+    artifact an earlier run sealed from the same inputs, code and settings.
     """
     run_id = run_id or new_run_id()
     run_dir = Path(artifact_root) / pipeline.name / run_id
@@ -51,7 +56,7 @@ def run_pipeline(
     uris: dict[str, str] = {}
     for component in pipeline.components:
         input_uris = {argument: uris[upstream] for argument, upstream in component.inputs.items()}
-        outcome = execute(component, run_dir, input_uris, beam_args)
+        outcome = execute(component, run_dir, input_uris, beam_args, store=store, cache=cache)
         uris[component.name] = outcome.uri
         outcomes.append(outcome)
         if on_outcome:

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from sluice.process import die_with_parent
+
 _POLL_SECONDS = 0.5
 
 
@@ -117,7 +119,9 @@ def run_with_workers(oracle, workers: int, worker_module: str, request: dict, af
                 "KERASTUNER_ORACLE_PORT": str(port),
                 "KERASTUNER_TUNER_ID": f"tuner{index}",
             }
-            process = subprocess.Popen([sys.executable, "-m", worker_module], stdin=subprocess.PIPE, text=True, env=env)
+            process = subprocess.Popen(
+                [sys.executable, "-m", worker_module], stdin=subprocess.PIPE, text=True, env=env, preexec_fn=die_with_parent()
+            )
             process.stdin.write(json.dumps(request))
             process.stdin.close()
             processes.append(process)
