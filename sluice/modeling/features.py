@@ -38,6 +38,15 @@ class ModelFeatures:
                 numeric.append(name)
         return cls(tuple(numeric), categorical, label)
 
+    def without(self, *names: str) -> ModelFeatures:
+        """The same features less `names` (each must be one of them)."""
+        unknown = set(names) - set(self.numeric) - set(self.categorical)
+        if unknown:
+            raise ValueError(f"features {sorted(unknown)} are not among {sorted((*self.numeric, *self.categorical))}")
+        numeric = tuple(name for name in self.numeric if name not in names)
+        categorical = {name: size for name, size in self.categorical.items() if name not in names}
+        return dataclasses.replace(self, numeric=numeric, categorical=categorical)
+
 
 def transformed_dataset(
     file_pattern: str,
