@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 from typing import Sequence
 
-from sluice.artifacts import Artifact, latest_artifact
+from sluice.artifacts import Artifact, latest_artifact, read_artifact
 from sluice.errors import SluiceError
 from sluice.execute import Outcome, execute
 from sluice.pipeline import Component, Pipeline
@@ -35,8 +35,8 @@ def last_training_statistics(artifact_root: str, pipeline: str) -> Artifact:
     return latest
 
 
-def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tuple[Component, Component, Component]:
-    """ExampleGen, StatisticsGen and ExampleValidator set up for one serving file."""
+def serving_components(pipeline: Pipeline, serving_file: str | Sequence[str], label: str) -> tuple[Component, Component, Component]:
+    """ExampleGen, StatisticsGen and ExampleValidator set up for a serving file (or several patterns)."""
     from sluice.data.rows import CsvFormat, serving_format
 
     example_gen = pipeline.component("example_gen")
@@ -46,7 +46,8 @@ def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tup
         "columns": [[name, kind] for name, kind in fmt.columns.items()],
         "strip_suffixes": dict(fmt.strip_suffixes),
     }
-    sources = [{"pattern": serving_file, "splits": {SERVING_SPLIT: 100}}]
+    patterns = [serving_file] if isinstance(serving_file, str) else list(serving_file)
+    sources = [{"pattern": pattern, "splits": {SERVING_SPLIT: 100}} for pattern in patterns]
     example_gen = dataclasses.replace(example_gen, params={**example_gen.params, "sources": sources, "format": serving_csv})
     training_validator = pipeline.component("example_validator")
     validator = dataclasses.replace(
@@ -66,17 +67,31 @@ def serving_components(pipeline: Pipeline, serving_file: str, label: str) -> tup
 
 
 def validate_serving(
-    pipeline: Pipeline, artifact_root: str, serving_file: str, label: str, beam_args: Sequence[str] = ()
+    pipeline: Pipeline,
+    artifact_root: str,
+    serving_file: str | Sequence[str],
+    label: str,
+    beam_args: Sequence[str] = (),
+    *,
+    training_run: str | Path | None = None,
+    run_dir: str | Path | None = None,
 ) -> list[Outcome]:
-    """Runs the serving check; raises GateClosed (after sealing the report) on blocking findings."""
-    baseline = last_training_statistics(artifact_root, pipeline.name)
+    """Runs the serving check; raises GateClosed (after sealing the report) on blocking findings.
+
+    Compares with `training_run`'s statistics and schema (default: the last run's), and
+    writes under `run_dir` (default: a new run of `<pipeline>.serving`).
+    """
+    if training_run is None:
+        baseline = last_training_statistics(artifact_root, pipeline.name)
+    else:
+        baseline = read_artifact(Path(training_run) / "statistics_gen")
     schema_uri = baseline.path.parent / "schema_gen"
     if not (schema_uri / "artifact.json").exists():
         raise NoTrainingRun(f"run {baseline.path.parent} has statistics but no schema; run `sluice run {pipeline.name}` again")
-    if "://" not in serving_file:
-        serving_file = str(Path(serving_file).resolve())
-    example_gen, statistics_gen, validator = serving_components(pipeline, serving_file, label)
-    run_dir = Path(artifact_root) / f"{pipeline.name}.serving" / new_run_id()
+    patterns = [serving_file] if isinstance(serving_file, str) else list(serving_file)
+    patterns = [p if "://" in p else str(Path(p).resolve()) for p in patterns]
+    example_gen, statistics_gen, validator = serving_components(pipeline, patterns, label)
+    run_dir = Path(run_dir) if run_dir is not None else Path(artifact_root) / f"{pipeline.name}.serving" / new_run_id()
     outcomes = [execute(example_gen, run_dir, {}, beam_args)]
     outcomes.append(execute(statistics_gen, run_dir, {"examples": outcomes[0].uri}, beam_args))
     outcomes.append(
