@@ -2,7 +2,8 @@
 
 Each interval reads its own day's span (and, with a rolling window of 2, the day
 before), gets its own run directory named by the interval, and the second interval
-reuses what did not change: Transform's analysis of the first day's span.
+reuses what did not change: Transform's analysis of the first day's span. Running the
+second interval again reuses every finished artifact.
 """
 
 import json
@@ -58,13 +59,21 @@ def test_two_consecutive_intervals_give_two_runs_each_on_its_spans(tmp_path):
     completed = run_python(RUN_INTERVALS, str(ROOT), json.dumps(overrides), "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00", env=env, timeout=1200)
     assert completed.returncode == 0, completed.stderr[-5000:]
     first, second = (json.loads(line[len("RESULT "):]) for line in completed.stdout.splitlines() if line.startswith("RESULT "))
-    for run in (first, second):
+    runs = tmp_path / "sluice_home" / "artifacts" / "census"
+    sealed = {p: p.stat().st_mtime_ns for p in runs.glob("*/*/artifact.json")}
+
+    # The second interval again, nothing changed: every task finds its finished artifact.
+    completed = run_python(RUN_INTERVALS, str(ROOT), json.dumps(overrides), "2026-01-03T00:00:00+00:00", env=env, timeout=1200)
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    [again] = (json.loads(line[len("RESULT "):]) for line in completed.stdout.splitlines() if line.startswith("RESULT "))
+    assert {p: p.stat().st_mtime_ns for p in runs.glob("*/*/artifact.json")} == sealed  # nothing rewritten
+    assert again["tasks"]["pusher"]["uri"] == second["tasks"]["pusher"]["uri"]
+    for run in (first, second, again):
         print(f"\n{run['run_id']}  interval {run['interval'][0]} .. {run['interval'][1]}  {run['run_state']}")
         for task, info in run["tasks"].items():
             print(f"  {task:<18} {info['state']:<8} {info['seconds']:6.1f} s  {info['uri']}")
         assert run["run_state"] == "success" and {t["state"] for t in run["tasks"].values()} == {"success"}
 
-    runs = tmp_path / "sluice_home" / "artifacts" / "census"
     assert sorted(p.name for p in runs.iterdir()) == [
         "20260101T000000-20260102T000000__manual", "20260102T000000-20260103T000000__manual",
     ]
