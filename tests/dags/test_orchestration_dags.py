@@ -38,15 +38,24 @@ for dag_id, dag in bag.dags.items():
         "max_retry_delay": first.max_retry_delay.total_seconds() if first.max_retry_delay else None,
         "retry_policy": type(first.retry_policy).__name__ if getattr(first, "retry_policy", None) else None,
     }
+# The census DAG built to start on new spans of a pattern of days (argv[2]).
+from sluice.airflow_dag import build_dag
+on_spans = build_dag("census", overrides=["data.train_file=" + sys.argv[2]], on_new_spans=True)
+span_assets = assets(on_spans.timetable.asset_condition)
+on_new_spans = {
+    "timetable": type(on_spans.timetable).__name__,
+    "assets": [a.name for a in span_assets],
+    "watchers": [w.trigger.serialize()[0] for a in span_assets for w in a.watchers],
+}
 stats = {s.file.rsplit("/", 1)[-1]: s.duration.total_seconds() if hasattr(s.duration, "total_seconds") else s.duration for s in bag.dagbag_stats}
-print(json.dumps({"import_errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags, "heavy": heavy, "parse_seconds": stats, "airflow_seconds": airflow_seconds}))
+print(json.dumps({"import_errors": {k: str(v) for k, v in bag.import_errors.items()}, "dags": dags, "heavy": heavy, "parse_seconds": stats, "airflow_seconds": airflow_seconds, "on_new_spans": on_new_spans}))
 """
 
 
 @pytest.fixture(scope="module")
 def inspected(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("orchestration_dagbag")
-    completed = run_python(INSPECT, str(DAGS), env=airflow_env(tmp_path))
+    completed = run_python(INSPECT, str(DAGS), str(tmp_path / "{YYYY}-{MM}-{DD}" / "*.csv"), env=airflow_env(tmp_path))
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -82,23 +91,8 @@ def test_batch_scoring_dag_is_scheduled_on_new_spans_and_the_pushed_model(inspec
     assert any(name.startswith("sluice_census_scoring_spans_") for name in dag["schedule_assets"])
 
 
-def test_a_training_dag_on_new_spans_is_scheduled_on_its_span_assets_and_its_interval(tmp_path):
-    code = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from sluice.airflow_dag import build_dag
-dag = build_dag("census", overrides=["data.train_file=" + sys.argv[2]], on_new_spans=True)
-condition = dag.timetable.asset_condition
-assets = [a for o in condition.objects for a in o] if hasattr(condition, "objects") else [condition]
-print(json.dumps({"timetable": type(dag.timetable).__name__,
-                  "assets": [a.name for a in assets],
-                  "watchers": [w.trigger.serialize()[0] for a in assets for w in a.watchers]}))
-"""
-    from tests.helpers import ROOT
-
-    completed = run_python(code, str(ROOT), str(tmp_path / "{YYYY}-{MM}-{DD}" / "*.csv"), env=airflow_env(tmp_path))
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+def test_a_training_dag_on_new_spans_is_scheduled_on_its_span_assets_and_its_interval(inspected):
+    result = inspected["on_new_spans"]
     assert result["timetable"] == "AssetOrTimeSchedule"
     assert len(result["assets"]) == 1 and result["assets"][0].startswith("sluice_census_spans_")
     assert result["watchers"] == ["sluice.airflow_assets.NewSpanTrigger"]
