@@ -68,19 +68,29 @@ def _load_config(name: str, home: str | None, overrides: tuple[str, ...]):
 @home_option
 @click.option("--run-id", default=None, help="Name of the run directory (default: a timestamp).")
 @click.option(
+    "--date", "span_date", default=None, metavar="YYYY-MM-DD",
+    help="Read that day's span of inputs with {YYYY}-{MM}-{DD} in their pattern (default: the latest span on disk).",
+)
+@click.option("--span", "span_number", type=int, default=None, help="Read that span of inputs with {SPAN} in their pattern.")
+@click.option(
     "--no-library-patches", is_flag=True,
     help="Run Beam, TFDV and tfx-bsl unpatched: sets SLUICE_LIBRARY_PATCHES=off for this run and its child processes.",
 )
 @click.option("--no-cache", is_flag=True, help="Recompute every step, even those whose inputs, code and settings match an earlier run's.")
 @verbose_option
 @beam_args_argument
-def run_command(pipeline: str, overrides, home, run_id, no_library_patches, no_cache, verbose, beam_args) -> None:
+def run_command(pipeline: str, overrides, home, run_id, span_date, span_number, no_library_patches, no_cache, verbose, beam_args) -> None:
     if no_library_patches:
         import os
 
         from sluice.beam.patches import SWITCH_ENV
 
         os.environ[SWITCH_ENV] = "off"
+    overrides = (
+        *overrides,
+        *([f"spans.date={span_date}"] if span_date else []),
+        *([f"spans.span={span_number}"] if span_number is not None else []),
+    )
     _exit_after(lambda: _run(pipeline, overrides, home, run_id, verbose, beam_args, cache=not no_cache))
 
 
@@ -93,6 +103,7 @@ def _run(name, overrides, home, run_id, verbose, beam_args, cache=True) -> None:
     run_id = run_id or new_run_id()
     _library_output_to(Path(config.artifact_root) / pipeline.name / run_id / RUN_LOG, verbose)
     click.echo(f"Running pipeline {name!r}; artifacts under {config.artifact_root}")
+    _print_spans(pipeline)
     started = time.monotonic()
     upcoming = iter(component.name for component in pipeline.components)
     with _progress_shown(verbose), progress.task(
@@ -111,6 +122,14 @@ def _run(name, overrides, home, run_id, verbose, beam_args, cache=True) -> None:
         )
     total = time.monotonic() - started
     _print_summary(module, config, pipeline, result, total)
+
+
+def _print_spans(pipeline) -> None:
+    """The spans the run reads, when its inputs have span placeholders."""
+    for component in pipeline.components:
+        for source in component.params.get("sources", ()):
+            if source.get("span") is not None:
+                click.echo(f"  {component.name}: span {source['span']} = {source['pattern']}")
 
 
 def _library_output_to(log_file: Path, verbose: bool) -> None:

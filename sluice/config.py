@@ -10,6 +10,7 @@ from typing import Sequence, TypeVar
 import pydantic
 
 from sluice.errors import SluiceError
+from sluice.spans import SpanSelection
 
 HOME_ENV = "SLUICE_HOME"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,8 @@ class PipelineConfig(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
 
     home: str = pydantic.Field(default_factory=default_home)
+    # Which spans of a `{SPAN}` / `{YYYY}-{MM}-{DD}` input this run reads (sluice.spans).
+    spans: SpanSelection = SpanSelection()
 
     @property
     def artifact_root(self) -> str:

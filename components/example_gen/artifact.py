@@ -59,7 +59,9 @@ class Examples(ArtifactProperties):
         splits: split name -> its examples.
         rows: ExampleGen's row accounting (None from a writer that rejects nothing).
         rejects_file: the rejected rows (JSON lines), relative to the artifact.
-        sources: each source file and its split percentages.
+        sources: each source file, its split percentages and its span number (None
+            for an input without span placeholders).
+        spans: the span numbers read (sluice.spans), in order.
         columns: the CSV columns as [name, kind] pairs.
     """
 
@@ -67,4 +69,5 @@ class Examples(ArtifactProperties):
     rows: RowAccounting | None = None
     rejects_file: str | None = None
     sources: list[dict[str, Any]] = []
+    spans: list[int] = []
     columns: list[list[str]] = []

@@ -61,7 +61,8 @@ class Params:
 
     Args:
         sources: each {"pattern": glob of CSV files (.gz read as gzip) or of TFRecord
-            files of tf.Example, "splits": {name: percent}}.
+            files of tf.Example, "splits": {name: percent}, optionally "span": the span
+            number its files are (see sluice.spans), recorded with each file}.
         format: a CsvFormat as a dict: columns, header, comment_prefix, missing_values, strip_suffixes.
         max_reject_fraction: the share of rows that may be rejected before the run fails.
         num_shards: output files per split; 0 lets the runner decide.
@@ -87,12 +88,12 @@ class Params:
         return list(dict.fromkeys(name for source in self.sources for name in source["splits"]))
 
 
-def _matched_files(pattern: str) -> list[str]:
+def _matched_files(pattern: str, span: int | None = None) -> list[str]:
     from apache_beam.io.filesystems import FileSystems
 
     files = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
     if not files:
-        raise BadInputError(f"ExampleGen: no file matches {pattern}")
+        raise BadInputError(f"ExampleGen: no file matches {pattern}" + (f" (span {span})" if span is not None else ""))
     return files
 
 
@@ -187,7 +188,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
 
     fmt = params.csv_format()
     split_names = params.split_names()
-    files = [(path, dict(s["splits"])) for s in params.sources for path in _matched_files(s["pattern"])]
+    sourced = [(path, dict(s["splits"]), s.get("span")) for s in params.sources for path in _matched_files(s["pattern"], s.get("span"))]
+    files = [(path, splits) for path, splits, _ in sourced]
     columnar = not any(is_tfrecord(path) for path, _ in files)
 
     pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tfx_bsl.coders.example_coder"])
@@ -232,7 +234,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         },
         rows=RowAccounting(read=read, written=sum(written.values()), rejected=rejected),
         rejects_file="rejects.jsonl",
-        sources=[{"file": path, "splits": splits} for path, splits in files],
+        sources=[{"file": path, "splits": splits, "span": span} for path, splits, span in sourced],
+        spans=sorted({span for _, _, span in sourced if span is not None}),
         columns=[list(pair) for pair in fmt.columns.items()],
     ).write(output)
 

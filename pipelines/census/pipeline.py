@@ -16,6 +16,7 @@ from sluice.modeling.families import stock_serving_families
 from sluice.modeling.metrics import objective_direction
 from sluice.modeling.slicing import SliceSpec
 from sluice.pipeline import Component, Pipeline
+from sluice.spans import example_sources
 
 NAME = "census"
 DATA_DIR = PROJECT_ROOT / "data" / "census"
@@ -33,8 +34,10 @@ class Section(pydantic.BaseModel):
 
 
 class DataConfig(Section):
+    # Either may be a pattern of spans, e.g. /data/census/{YYYY}-{MM}-{DD}/*.csv (sluice.spans).
     train_file: str = str(DATA_DIR / "adult.data.gz")
     test_file: str = str(DATA_DIR / "adult.test.gz")
+    rolling_spans: int = pydantic.Field(1, ge=1)  # train on the chosen span and the ones before it
     eval_percent: int = pydantic.Field(10, ge=1, le=99)
     max_reject_fraction: float = pydantic.Field(0.0, ge=0, le=1)
 
@@ -146,8 +149,13 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                 "components.example_gen.component:SPEC",
                 params={
                     "sources": [
-                        {"pattern": config.data.train_file, "splits": {"train": 100 - config.data.eval_percent, "eval": config.data.eval_percent}},
-                        {"pattern": config.data.test_file, "splits": {"test": 100}},
+                        *example_sources(
+                            config.data.train_file,
+                            {"train": 100 - config.data.eval_percent, "eval": config.data.eval_percent},
+                            config.spans,
+                            config.data.rolling_spans,
+                        ),
+                        *example_sources(config.data.test_file, {"test": 100}, config.spans),
                     ],
                     "format": CSV_FORMAT,
                     "max_reject_fraction": config.data.max_reject_fraction,

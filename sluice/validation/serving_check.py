@@ -22,7 +22,7 @@ import dataclasses
 from pathlib import Path
 from typing import Sequence
 
-from sluice.artifacts import Artifact, latest_artifact
+from sluice.artifacts import Artifact, latest_artifact, read_artifact
 from sluice.errors import SluiceError
 from sluice.execute import Outcome, execute
 from sluice.pipeline import Component, Pipeline
@@ -79,10 +79,10 @@ def serving_layout(serving_file: str, training_format, label: str) -> ServingLay
 
 
 def serving_components(
-    pipeline: Pipeline, serving_file: str, label: str, layout: ServingLayout | None = None
+    pipeline: Pipeline, serving_file: str | Sequence[str], label: str, layout: ServingLayout | None = None
 ) -> tuple[Component, Component, Component]:
-    """ExampleGen, StatisticsGen and ExampleValidator set up for one serving file (in `layout`,
-    by default the pipeline's raw layout without the label)."""
+    """ExampleGen, StatisticsGen and ExampleValidator set up for a serving file, or several
+    patterns (in `layout`, by default the pipeline's raw layout without the label)."""
     from sluice.data.rows import CsvFormat, serving_format
 
     example_gen = pipeline.component("example_gen")
@@ -93,7 +93,8 @@ def serving_components(
         "header": fmt.header,
         "strip_suffixes": dict(fmt.strip_suffixes),
     }
-    sources = [{"pattern": serving_file, "splits": {SERVING_SPLIT: 100}}]
+    patterns = [serving_file] if isinstance(serving_file, str) else list(serving_file)
+    sources = [{"pattern": pattern, "splits": {SERVING_SPLIT: 100}} for pattern in patterns]
     example_gen = dataclasses.replace(example_gen, params={**example_gen.params, "sources": sources, "format": serving_csv})
     training_validator = pipeline.component("example_validator")
     validator = dataclasses.replace(
@@ -135,18 +136,35 @@ def _readable(pipeline: Pipeline, serving_file: str, label: str, run_dir: Path) 
 
 
 def validate_serving(
-    pipeline: Pipeline, artifact_root: str, serving_file: str, label: str, beam_args: Sequence[str] = ()
+    pipeline: Pipeline,
+    artifact_root: str,
+    serving_file: str | Sequence[str],
+    label: str,
+    beam_args: Sequence[str] = (),
+    *,
+    training_run: str | Path | None = None,
+    run_dir: str | Path | None = None,
 ) -> list[Outcome]:
-    """Runs the serving check; raises GateClosed (after sealing the report) on blocking findings."""
-    baseline = last_training_statistics(artifact_root, pipeline.name)
+    """Runs the serving check; raises GateClosed (after sealing the report) on blocking findings.
+
+    Compares with `training_run`'s statistics and schema (default: the last run's), and
+    writes under `run_dir` (default: a new run of `<pipeline>.serving`).
+    """
+    if training_run is None:
+        baseline = last_training_statistics(artifact_root, pipeline.name)
+    else:
+        baseline = read_artifact(Path(training_run) / "statistics_gen")
     schema_uri = baseline.path.parent / "schema_gen"
     if not (schema_uri / "artifact.json").exists():
         raise NoTrainingRun(f"run {baseline.path.parent} has statistics but no schema; run `sluice run {pipeline.name}` again")
-    if "://" not in serving_file:
-        serving_file = str(Path(serving_file).resolve())
-    run_dir = Path(artifact_root) / f"{pipeline.name}.serving" / new_run_id()
-    serving_file, layout = _readable(pipeline, serving_file, label, run_dir)
-    example_gen, statistics_gen, validator = serving_components(pipeline, serving_file, label, layout)
+    patterns = [serving_file] if isinstance(serving_file, str) else list(serving_file)
+    patterns = [p if "://" in p else str(Path(p).resolve()) for p in patterns]
+    run_dir = Path(run_dir) if run_dir is not None else Path(artifact_root) / f"{pipeline.name}.serving" / new_run_id()
+    layout = None
+    if len(patterns) == 1:  # one file a person gives: its header, column order or JSON rows are read as they are
+        readable, layout = _readable(pipeline, patterns[0], label, run_dir)
+        patterns = [readable]
+    example_gen, statistics_gen, validator = serving_components(pipeline, patterns, label, layout)
     outcomes = [execute(example_gen, run_dir, {}, beam_args)]
     outcomes.append(execute(statistics_gen, run_dir, {"examples": outcomes[0].uri}, beam_args))
     outcomes.append(
