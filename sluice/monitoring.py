@@ -95,10 +95,13 @@ def rows_to_csv(json_files: Iterable[Path], columns: Sequence[str], missing: str
 
 
 def served_version(serving_dir: str | Path) -> int:
-    versions = [int(p.name) for p in Path(serving_dir).glob("*") if p.name.isdigit()]
-    if not versions:
+    """The version a server serves: the highest one present (`sluice.serving.versions`)."""
+    from sluice.serving import versions
+
+    served = versions.served_version(serving_dir)
+    if served is None:
         raise NothingServed(f"no model version under {serving_dir}")
-    return max(versions)
+    return served
 
 
 def run_that_pushed(artifact_root: str | Path, pipeline: str, version: int) -> Path:

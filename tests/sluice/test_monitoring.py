@@ -48,7 +48,7 @@ def test_the_served_version_leads_to_the_run_that_pushed_it(tmp_path):
         (serving / version).mkdir(parents=True)
     for run, version in (("run-a", 100), ("run-b", 200)):
         with write_artifact(tmp_path / "artifacts" / "census" / run / "pusher", type="PushedModel", producer="test", inputs={}) as draft:
-            PushedModel(accuracy=0.9, min_accuracy=0.5, pushed=True, version=version, pushed_to=str(serving / str(version))).write(draft)
+            PushedModel(accuracy=0.9, blessed=True, pushed=True, version=version, pushed_to=str(serving / str(version))).write(draft)
     assert served_version(serving) == 200
     assert run_that_pushed(tmp_path / "artifacts", "census", 200).name == "run-b"
     with pytest.raises(NothingServed, match="version 300"):
