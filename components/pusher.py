@@ -2,8 +2,9 @@
 
 The model pushed is the Evaluator's candidate (the best trial's, or the ensemble), and
 only when the Evaluator blessed it (`sluice.modeling.blessing`). The copy and its
-`manifest.json` (`sluice.serving.manifest`) are written into `.<version>.incoming` beside
-the final place and renamed, so TF Serving never sees half a version. Then all but the
+`manifest.json` (`sluice.serving.manifest`) are written into a staging directory beside the
+final place (`.<version>.incoming-<pid>@<host>`) and renamed, so TF Serving never sees half a
+version; a staging directory a killed push left is removed by the next push. Then all but the
 `keep_versions` highest versions are deleted; the served version is the highest, so it is
 never one of them. Versions rolled back (`sluice rollback`) wait in `.rolled_back/`,
 untouched.
@@ -25,7 +26,7 @@ from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
 from sluice.serving.manifest import write_manifest
 from sluice.serving.pushed_model import PushedModel
-from sluice.serving.versions import next_version, retire_old_versions
+from sluice.serving.versions import next_version, retire_old_versions, remove_abandoned, work_dir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +63,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         return
     serving_dir = Path(params.serving_dir)
     serving_dir.mkdir(parents=True, exist_ok=True)
+    remove_abandoned(serving_dir)  # a killed push's half copy
     version = next_version(serving_dir)
-    staging = serving_dir / f".{version}.incoming"
+    staging = work_dir(serving_dir, version, "incoming")
     shutil.copytree(trainer.file(evaluation.chosen_model), staging)
     write_manifest(
         staging,

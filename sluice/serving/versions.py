@@ -3,8 +3,10 @@
 TF Serving (and `sluice serve`) load every child of the model directory whose name is an
 integer and serve the highest: that one is the *served* version. Any other name is
 ignored (TF Serving's FileSystemStoragePathSource skips children that do not parse as
-int64), which is why the Pusher stages a copy as `.<version>.incoming` and why a rollback
-moves versions aside into `<serving_dir>/.rolled_back/`: neither is ever loaded.
+int64), which is why the Pusher stages a copy as `.<version>.incoming-<pid>@<host>` and why
+a rollback moves versions aside into `<serving_dir>/.rolled_back/`: neither is ever loaded.
+A staging or deleting directory names its writer, so the next push removes those a
+killed writer left (`remove_abandoned`).
 
 A rollback therefore never edits a version: it moves every version above the target into
 `.rolled_back/<version>` (nothing is deleted), and the target becomes the highest.
@@ -14,13 +16,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
 from sluice.errors import SluiceError
 
 ROLLED_BACK = ".rolled_back"
+_WORK_IN_PROGRESS = re.compile(r"^\.\d+\.(incoming|deleting)(-(?P<pid>\d+)@(?P<host>.+))?$")
 
 
 class VersionError(SluiceError):
@@ -65,6 +70,32 @@ def next_version(serving_dir: str | Path) -> int:
     return max([int(time.time())] + [v + 1 for v in taken])
 
 
+def work_dir(serving_dir: str | Path, version: int, kind: str) -> Path:
+    """Where this process stages ("incoming") or deletes ("deleting") a version: a name no
+    server loads, which names its writer."""
+    return Path(serving_dir) / f".{version}.{kind}-{os.getpid()}@{socket.gethostname()}"
+
+
+def remove_abandoned(serving_dir: str | Path) -> list[Path]:
+    """Deletes the staging and deleting directories whose writer is gone (a killed push's).
+
+    One of this host whose process is dead, or one that does not name its writer, is
+    abandoned; those of live writers (another push in progress) stay.
+    """
+    from sluice.process import process_alive
+
+    serving_dir = Path(serving_dir)
+    removed = []
+    for entry in serving_dir.glob(".*") if serving_dir.is_dir() else ():
+        owner = _WORK_IN_PROGRESS.match(entry.name)
+        if owner is None:
+            continue
+        if owner["pid"] is None or (owner["host"] == socket.gethostname() and not process_alive(int(owner["pid"]))):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def retire_old_versions(serving_dir: str | Path, keep: int) -> list[int]:
     """Deletes all but the `keep` highest versions; returns the deleted ones.
 
@@ -76,7 +107,7 @@ def retire_old_versions(serving_dir: str | Path, keep: int) -> list[int]:
     serving_dir = Path(serving_dir)
     retired = versions(serving_dir)[:-keep]
     for version in retired:
-        doomed = serving_dir / f".{version}.deleting"
+        doomed = work_dir(serving_dir, version, "deleting")
         os.rename(serving_dir / str(version), doomed)
         shutil.rmtree(doomed)
     return retired

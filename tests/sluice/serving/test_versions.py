@@ -91,3 +91,21 @@ def test_rollback_command(tmp_path):
     assert versions(serving) == [5]
     refused = sluice_cli("rollback", "census", "--home", str(tmp_path), "--to", "9")
     assert refused.returncode == 1 and "no version 9; present: 5" in refused.stderr
+
+
+def test_a_killed_pushs_staging_is_removed_and_a_live_ones_stays(tmp_path):
+    import os
+    import socket
+
+    from sluice.serving.versions import remove_abandoned, work_dir
+
+    make_versions(tmp_path, 5)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname()
+    abandoned = [tmp_path / f".6.incoming-{dead.pid}@{host}", tmp_path / f".4.deleting-{dead.pid}@{host}", tmp_path / ".7.incoming"]
+    live = [work_dir(tmp_path, 8, "incoming"), tmp_path / f".9.incoming-{os.getpid()}@other-host", tmp_path / ROLLED_BACK]
+    for directory in abandoned + live:
+        (directory / "variables").mkdir(parents=True)
+    assert sorted(remove_abandoned(tmp_path)) == sorted(abandoned)
+    assert all(directory.exists() for directory in live) and versions(tmp_path) == [5]
