@@ -18,11 +18,13 @@ a trial's forest is exactly the model the Trainer would train. Each such trial k
 SavedModel (`search/models/<trial_id>`, `kept_model`), and the Trainer reuses it.
 
 Baselines: the majority class and a logistic regression (the `linear` family at its
-defaults) are scored with the same protocol, so the search result is seen beside them.
+defaults) are scored with the same protocol, so the search result is seen beside them;
+they train in a process of their own while the search runs.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
@@ -229,6 +231,10 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         search.snapshot()
         shown.advance(note=_best_so_far(oracle, params.objective))
 
+    # The baselines train in their own process beside the search: their wait overlaps it.
+    baselines_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="baselines")
+    baselines_training = baselines_pool.submit(_train_baselines, params, transform)
+    baselines_pool.shutdown(wait=False)
     try:
         with progress.task(
             "tuner", total=params.max_trials, unit="trials", lines="each", completed=restored, deadline=deadline
@@ -252,7 +258,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     if not finished:
         raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(trials)}")
     best = best_first(finished, params.objective, lambda t: t["score"])[0]
-    baselines = _baselines(params, transform)
+    with progress.task("tuner: baselines", total=2, unit="models") as shown:
+        baselines = baselines_training.result()
+        shown.advance(2, note="trained beside the search")
     _write_files(output, best["hyperparameters"], trials=trials)
     search.move_into(output.file(SEARCH_DIR))
     HyperParameters(
@@ -372,8 +380,8 @@ def _trial_errors(trials: list[dict]) -> str:
     return "\n  ".join(lines) or "no trial ran"
 
 
-def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
-    """Majority class and logistic regression, scored like the trials."""
+def _train_baselines(params: Params, transform: Artifact) -> dict[str, Any]:
+    """Majority class and logistic regression, scored like the trials (in one child process)."""
     from components.tuner.trial import TrialRequest, run_trials_in_child
 
     request = TrialRequest(
@@ -385,11 +393,7 @@ def _baselines(params: Params, transform: Artifact) -> dict[str, Any]:
         seed=params.seed,
         folds=params.folds,
     )
-    with progress.task("tuner: baselines", total=2, unit="models") as shown:
-        logistic, majority = run_trials_in_child(
-            [request, dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class")]
-        )
-        shown.advance(2)
+    logistic, majority = run_trials_in_child([request, dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class")])
     return {
         "majority_class": majority.get("metrics", majority),
         "logistic_regression": logistic.get("metrics", logistic),
