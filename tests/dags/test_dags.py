@@ -1,4 +1,4 @@
-"""The DAG files: they load, stay light at parse time, wire the components, and run.
+"""The DAG files: they load, stay light at parse time and wire the components (runs: test_data_intervals, test_real_scheduler).
 
 Each check runs in a fresh interpreter with its own AIRFLOW_HOME (embedded SQLite), so
 what a DAG file imports is measured from a clean start.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, SMALL_CENSUS_OVERRIDES
+from tests.helpers import ROOT
 
 DAGS = ROOT / "dags"
 
@@ -92,34 +92,3 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
         ["statistics_gen", "skew_validator"], ["schema_gen", "skew_validator"], ["skew_validator", "pusher"],
     ])
     assert dag["catchup"] is False
-
-
-RUN_DAG_TEST = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-from dags.census import dag
-
-run = dag.test(run_conf={"overrides": json.loads(sys.argv[2]), "beam_args": ["--direct_running_mode=in_memory"]})
-states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-print(json.dumps({"run_state": str(run.state), "states": states, "run_id": run.run_id}))
-"""
-
-
-@pytest.mark.e2e
-def test_census_dag_runs_end_to_end_on_sqlite(tmp_path):
-    env = airflow_env(tmp_path)
-    migrate = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
-    assert migrate.returncode == 0, migrate.stderr[-3000:]
-
-    # The search and the ensemble are tested on their own; this run is about orchestration.
-    overrides = [*SMALL_CENSUS_OVERRIDES, "tuner.max_trials=0", "trainer.ensemble_size=1"]
-    completed = run_python(RUN_DAG_TEST, str(ROOT), json.dumps(overrides), env=env, timeout=900)
-    assert completed.returncode == 0, completed.stderr[-5000:]
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert result["run_state"] == "success", result
-    assert set(result["states"].values()) == {"success"} and len(result["states"]) == 10
-
-    runs = list((tmp_path / "sluice_home" / "artifacts" / "census").iterdir())
-    assert len(runs) == 1
-    pushed = json.loads((runs[0] / "pusher" / "artifact.json").read_text())["properties"]
-    assert pushed["pushed"] is True and (Path(pushed["pushed_to"]) / "saved_model.pb").exists()

@@ -88,6 +88,9 @@ def test_two_consecutive_intervals_give_two_runs_each_on_its_spans(tmp_path):
     assert [(Path(s["file"]).parent.name, s["span"]) for s in second_examples["sources"] if s.get("span")] == [
         ("2026-01-01", 20454), ("2026-01-02", 20455),
     ]
+    for run in runs.iterdir():  # each interval's model is pushed
+        pushed = properties(run.name, "pusher")
+        assert pushed["pushed"] is True and (Path(pushed["pushed_to"]) / "saved_model.pb").exists()
     transform = properties("20260102T000000-20260103T000000__manual", "transform")
     print("\nsecond interval's Transform:", json.dumps({k: v for k, v in transform.items() if "cache" in k}, indent=1))
     cache = transform["analyzer_cache"]
