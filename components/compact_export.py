@@ -42,12 +42,14 @@ class Params:
 
     Args:
         label: the label's transformed feature name.
+        enabled: False records an empty table and converts nothing.
         split: the split every form is scored on.
         batch_size: rows per scoring batch (TFLite inputs are resized to it).
         latency_calls: single-row calls timed per form (the median is reported).
     """
 
     label: str
+    enabled: bool = True
     split: str = "test"
     batch_size: int = 1024
     latency_calls: int = 200
@@ -68,11 +70,13 @@ class CompactModels(ArtifactProperties):
             (largest |P| difference from the SavedModel on the split) and latency_ms
             (median single-row call).
         not_converted: model, families and reason of each model TFLite cannot convert.
+        enabled: False when the component was switched off (the table is empty).
     """
 
     split: str
     forms: list[dict[str, Any]]
     not_converted: list[dict[str, Any]]
+    enabled: bool = True
 
 
 def families_of(model: Model) -> dict[str, list[str]]:
@@ -113,6 +117,9 @@ def measure(predict, batches, labels, reference, latency_calls: int) -> dict[str
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
+    if not params.enabled:
+        write_table(CompactModels(split=params.split, forms=[], not_converted=[], enabled=False), output)
+        return
     import tensorflow as tf
 
     from sluice.modeling.compact import FORMS, NotConvertible, TfliteModel, convert, size_on_disk
@@ -144,7 +151,10 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             measured = measure(TfliteModel(content).predict, batches, labels, saved["probabilities"], params.latency_calls)
             forms.append(row(name, families, form, file, len(content), measured))
 
-    table = CompactModels(split=params.split, forms=forms, not_converted=not_converted)
+    write_table(CompactModels(split=params.split, forms=forms, not_converted=not_converted), output)
+
+
+def write_table(table: CompactModels, output: ArtifactDraft) -> None:
     with open(output.file(TABLE_JSON), "w") as handle:
         json.dump(table.model_dump(mode="json"), handle, indent=2, sort_keys=True)
     with open(output.file(TABLE_MARKDOWN), "w") as handle:
@@ -187,6 +197,8 @@ def not_converted_lines(table: CompactModels) -> list[str]:
 
 
 def as_markdown(table: CompactModels) -> str:
+    if not table.enabled:
+        return "Compact export: switched off.\n"
     lines = [f"Compact export, scored on the {table.split} split (the SavedModel's size includes the transform graph).", ""]
     if table.forms:
         lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -200,6 +212,8 @@ def as_markdown(table: CompactModels) -> str:
 def as_html(table: CompactModels) -> str:
     """An HTML fragment (a section, no page) for the evaluation report."""
     parts = ['<section class="compact-export">', f"<h2>Compact export (TFLite), on the {html.escape(table.split)} split</h2>"]
+    if not table.enabled:
+        parts.append("<p>Switched off.</p>")
     if table.forms:
         parts.append("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr></thead><tbody>")
         parts += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(form)) + "</tr>" for form in table.forms]
@@ -216,6 +230,8 @@ def as_html(table: CompactModels) -> str:
 def summary(artifact: Artifact) -> str:
     """One line per converted model (size, accuracy, latency of each form) and one per model left out."""
     table = CompactModels.of(artifact)
+    if not table.enabled:
+        return "Compact export: switched off"
     lines = []
     for model in dict.fromkeys(form["model"] for form in table.forms):
         shown = [

@@ -78,12 +78,20 @@ class TrainerConfig(Section):
     ensemble_size: int = pydantic.Field(3, ge=1)
 
 
+class CompactExportConfig(Section):
+    # TFLite float16/int8 forms of each exported Keras model part, measured beside the SavedModel.
+    # Off, the component stays in the pipeline (and the Airflow DAG) and records that it was off.
+    enabled: bool = True
+    latency_calls: int = pydantic.Field(200, ge=1)
+
+
 class CensusConfig(PipelineConfig):
     data: DataConfig = DataConfig()
     validation: ValidationConfig = ValidationConfig()
     transform: TransformConfig = TransformConfig()
     tuner: TunerConfig = TunerConfig()
     trainer: TrainerConfig = TrainerConfig()
+    compact_export: CompactExportConfig = CompactExportConfig()
     reviewed_schema: str = str(PROJECT_ROOT / "schemas" / NAME / "schema.pbtxt")
     min_accuracy: float = pydantic.Field(0.84, ge=0, le=1)
     seed: int = 42
@@ -172,6 +180,12 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "ensemble_size": config.trainer.ensemble_size,
                     "seed": config.seed,
                 },
+            ),
+            Component(
+                "compact_export",
+                "components.compact_export:SPEC",
+                {"model": "trainer", "transform": "transform"},
+                {"label": LABEL_KEY, "enabled": config.compact_export.enabled, "latency_calls": config.compact_export.latency_calls},
             ),
             Component(
                 "evaluator",

@@ -80,7 +80,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
     dag = dag_files["dags"]["sluice_census"]
     assert dag["tasks"] == sorted([
         "example_gen", "statistics_gen", "schema_gen", "example_validator",
-        "transform", "tuner", "trainer", "evaluator", "skew_validator", "pusher",
+        "transform", "tuner", "trainer", "compact_export", "evaluator", "skew_validator", "pusher",
     ])
     assert dag["edges"] == sorted([
         ["example_gen", "statistics_gen"], ["example_gen", "transform"], ["example_gen", "example_validator"],
@@ -89,6 +89,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
         ["example_validator", "transform"],
         ["transform", "tuner"], ["transform", "trainer"], ["transform", "evaluator"],
         ["tuner", "trainer"], ["trainer", "evaluator"], ["trainer", "pusher"], ["evaluator", "pusher"],
+        ["transform", "compact_export"], ["trainer", "compact_export"],
         ["statistics_gen", "skew_validator"], ["schema_gen", "skew_validator"], ["skew_validator", "pusher"],
     ])
     assert dag["catchup"] is False
@@ -117,7 +118,7 @@ def test_census_dag_runs_end_to_end_on_sqlite(tmp_path):
     assert completed.returncode == 0, completed.stderr[-5000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["run_state"] == "success", result
-    assert set(result["states"].values()) == {"success"} and len(result["states"]) == 10
+    assert set(result["states"].values()) == {"success"} and len(result["states"]) == 11
 
     runs = list((tmp_path / "sluice_home" / "artifacts" / "census").iterdir())
     assert len(runs) == 1
