@@ -2,8 +2,8 @@
 the SavedModel's `predict_transformed` does; raw rows reach it through the SavedModel's
 `transform_features` signature.
 
-Tolerances on P(positive): float16 weights 1e-3, int8 weights 0.02 (measured on this
-model: about 1e-4 and 3e-3).
+Tolerances on P(positive): float16 weights 1e-3, int8 weights 0.03 (measured: about 1e-4
+and 3e-3 on an untrained Wide & Deep, 1e-4 and 0.017 on the sample run's trained one).
 """
 
 import glob
@@ -18,7 +18,7 @@ from sluice.modeling.export import export_serving_model, load_serving_model, pre
 from sluice.modeling.fitting import Budget, fit, split_reader
 
 LABEL = "income_bracket"
-TOLERANCE = {"float16": 1e-3, "int8": 0.02}
+TOLERANCE = {"float16": 1e-3, "int8": 0.03}
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,9 @@ def saved_dnn(census_run, tmp_path_factory):
 
     transform = read_artifact(census_run.result.uri("transform"))
     tmp_path = tmp_path_factory.mktemp("compact")
+    import keras
+
+    keras.utils.set_random_seed(1)
     model = families.dnn(model_features(transform, LABEL), units=16, layers=1)
     evaluation = split_reader(transform, "eval", LABEL)(64, False, False, None)
     fit(model, split_reader(transform, "train", LABEL), evaluation, Budget(steps=10, batch_size=64), seed=1)
