@@ -98,16 +98,17 @@ def read_split(transform: Artifact, split: str, label: str, batch_size: int):
     return batches, np.concatenate(labels)
 
 
-def measure(predict, batches, labels, reference, latency_calls: int) -> dict[str, float]:
+def measure(predict, prepare, batches, labels, reference, latency_calls: int) -> dict[str, float]:
     """Accuracy of `predict` over `batches`, its largest difference from `reference`
-    probabilities, and its median single-row latency."""
+    probabilities, and its median single-row latency. `prepare` turns a numpy batch into
+    what `predict` takes, before any timing."""
     import numpy as np
 
     from sluice.modeling.compact import median_latency_ms
     from sluice.modeling.metrics import binary_metrics
 
-    probabilities = np.concatenate([predict(batch) for batch in batches])
-    one_row = {name: value[:1] for name, value in batches[0].items()}
+    probabilities = np.concatenate([predict(prepare(batch)) for batch in batches])
+    one_row = prepare({name: value[:1] for name, value in batches[0].items()})
     return {
         "accuracy": binary_metrics(labels, probabilities)["accuracy"],
         "max_abs_diff": float(np.max(np.abs(probabilities - reference))) if reference is not None else 0.0,
@@ -138,17 +139,19 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             not_converted.append({"model": name, "families": families, "reason": str(error)})
             continue
 
-        def predict_saved(batch, _model=saved_model):
-            features = {key: tf.constant(value) for key, value in batch.items()}
+        def predict_saved(features, _model=saved_model):
             return _model.predict_transformed(features)["probability"].numpy()
 
-        saved = measure(predict_saved, batches, labels, None, params.latency_calls)
+        def as_tensors(batch):
+            return {key: tf.constant(value) for key, value in batch.items()}
+
+        saved = measure(predict_saved, as_tensors, batches, labels, None, params.latency_calls)
         forms.append(row(name, families, "saved_model", directory, size_on_disk(trainer.file(directory)), saved))
         for form, content in flatbuffers.items():
             file = f"{name}/{form}.tflite"
             with open(output.file(file), "wb") as handle:
                 handle.write(content)
-            measured = measure(TfliteModel(content).predict, batches, labels, saved["probabilities"], params.latency_calls)
+            measured = measure(TfliteModel(content).predict, dict, batches, labels, saved["probabilities"], params.latency_calls)
             forms.append(row(name, families, form, file, len(content), measured))
 
     write_table(CompactModels(split=params.split, forms=forms, not_converted=not_converted), output)
