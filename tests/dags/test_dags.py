@@ -112,8 +112,8 @@ def test_census_dag_runs_end_to_end_on_sqlite(tmp_path):
     migrate = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
 
-    # The search and the ensemble are tested on their own; this run is about orchestration.
-    overrides = [*SMALL_CENSUS_OVERRIDES, "tuner.max_trials=0", "trainer.ensemble_size=1"]
+    # The search, the ensemble and the compact export are tested on their own; this run is about orchestration.
+    overrides = [*SMALL_CENSUS_OVERRIDES, "tuner.max_trials=0", "trainer.ensemble_size=1", "compact_export.enabled=false"]
     completed = run_python(RUN_DAG_TEST, str(ROOT), json.dumps(overrides), env=env, timeout=900)
     assert completed.returncode == 0, completed.stderr[-5000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
