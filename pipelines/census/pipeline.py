@@ -118,6 +118,13 @@ class PusherConfig(Section):
     keep_versions: int = pydantic.Field(5, ge=1)
 
 
+class CompactExportConfig(Section):
+    # TFLite float16/int8 forms of each exported Keras model part, measured beside the SavedModel.
+    # Off, the component stays in the pipeline (and the Airflow DAG) and records that it was off.
+    enabled: bool = True
+    latency_calls: int = pydantic.Field(200, ge=1)
+
+
 class CensusConfig(PipelineConfig):
     data: DataConfig = DataConfig()
     validation: ValidationConfig = ValidationConfig()
@@ -126,6 +133,7 @@ class CensusConfig(PipelineConfig):
     trainer: TrainerConfig = TrainerConfig()
     evaluator: EvaluatorConfig = EvaluatorConfig()
     pusher: PusherConfig = PusherConfig()
+    compact_export: CompactExportConfig = CompactExportConfig()
     reviewed_schema: str = str(PROJECT_ROOT / "schemas" / NAME / "schema.pbtxt")
     min_accuracy: float = pydantic.Field(0.84, ge=0, le=1)  # the blessing's absolute floor
     seed: int = 42
@@ -236,6 +244,12 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
                     "ensemble_size": config.trainer.ensemble_size,
                     "seed": config.seed,
                 },
+            ),
+            Component(
+                "compact_export",
+                "components.compact_export:SPEC",
+                {"model": "trainer", "transform": "transform"},
+                {"label": LABEL_KEY, "enabled": config.compact_export.enabled, "latency_calls": config.compact_export.latency_calls},
             ),
             Component(
                 "evaluator",

@@ -8,7 +8,11 @@ SavedModel's assets, so serving never reads the Transform artifact.
 
 The saved module's `predict_transformed` function runs the model alone on already
 transformed features; the Evaluator scores through it, and the parity test holds both
-paths to the same numbers.
+paths to the same numbers. The `transform_features` signature runs the transform alone:
+serialized raw tf.Example in, the model's transformed features out (one rank-1 tensor
+each, the label left out). A client of a model part exported elsewhere (a TFLite model,
+`components/compact_export.py`) transforms raw rows through it, so that model never needs
+its own copy of the preprocessing.
 
 An ensemble is exported the same way: its members' probabilities are averaged inside
 the graph, so it serves like a single model. Decision-forest members need TensorFlow
@@ -22,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 RAW_SIGNATURE = "serving_default"
+TRANSFORM_SIGNATURE = "transform_features"
 
 
 class _ServingModule(tf.Module):
@@ -37,6 +42,9 @@ class _ServingModule(tf.Module):
         self._model_inputs = sorted(transformed_spec)
         self.serve_examples = tf.function(
             self._serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name="examples")]
+        )
+        self.transform_features = tf.function(
+            self._transform_features, input_signature=[tf.TensorSpec([None], tf.string, name="examples")]
         )
         self.predict_transformed = tf.function(
             self._predict_transformed,
@@ -54,6 +62,10 @@ class _ServingModule(tf.Module):
         raw = tf.io.parse_example(examples, self._raw_spec)
         return self._probability(self.tft_layer(raw))
 
+    def _transform_features(self, examples):
+        transformed = self.tft_layer(tf.io.parse_example(examples, self._raw_spec))
+        return {name: tf.reshape(transformed[name], [-1]) for name in self._model_inputs}
+
     def _predict_transformed(self, features):
         return self._probability(features)
 
@@ -70,7 +82,7 @@ def export_serving_model(models, transform_dir: str, label: str, export_dir: str
     tf.saved_model.save(
         module,
         export_dir,
-        signatures={RAW_SIGNATURE: module.serve_examples},
+        signatures={RAW_SIGNATURE: module.serve_examples, TRANSFORM_SIGNATURE: module.transform_features},
     )
     write_raw_features(export_dir, describe({k: v for k, v in tft_output.raw_feature_spec().items() if k != label}))
 
@@ -88,6 +100,14 @@ def predict_raw(saved_model, serialized_examples) -> np.ndarray:
     """P(positive) for serialized raw tf.Examples, through the serving signature."""
     signature = saved_model.signatures[RAW_SIGNATURE]
     return signature(examples=tf.constant(list(serialized_examples)))["probability"].numpy()
+
+
+def transform_raw(saved_model, serialized_examples) -> dict[str, np.ndarray]:
+    """The model's transformed features of serialized raw tf.Examples (label-free), through
+    the `transform_features` signature: what a model part exported without the transform
+    (a TFLite model) takes."""
+    signature = saved_model.signatures[TRANSFORM_SIGNATURE]
+    return {name: value.numpy() for name, value in signature(examples=tf.constant(list(serialized_examples))).items()}
 
 
 def predict_transformed(saved_model, features) -> np.ndarray:

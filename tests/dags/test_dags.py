@@ -80,7 +80,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
     dag = dag_files["dags"]["sluice_census"]
     assert dag["tasks"] == sorted([
         "example_gen", "statistics_gen", "schema_gen", "example_validator",
-        "transform", "tuner", "trainer", "evaluator", "skew_validator", "pusher",
+        "transform", "tuner", "trainer", "compact_export", "evaluator", "skew_validator", "pusher",
     ])
     assert dag["edges"] == sorted([
         ["example_gen", "statistics_gen"], ["example_gen", "transform"], ["example_gen", "example_validator"],
@@ -89,6 +89,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
         ["example_validator", "transform"],
         ["transform", "tuner"], ["transform", "trainer"], ["transform", "evaluator"], ["example_gen", "evaluator"],
         ["tuner", "trainer"], ["trainer", "evaluator"], ["trainer", "pusher"], ["evaluator", "pusher"],
+        ["transform", "compact_export"], ["trainer", "compact_export"],
         ["statistics_gen", "skew_validator"], ["schema_gen", "skew_validator"], ["skew_validator", "pusher"],
     ])
     assert dag["catchup"] is False

@@ -48,7 +48,7 @@ def test_two_consecutive_intervals_give_two_runs_each_on_its_spans(tmp_path):
     migrate = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     overrides = [
-        *SMALL_CENSUS_OVERRIDES, "tuner.max_trials=0", "trainer.ensemble_size=1",
+        *SMALL_CENSUS_OVERRIDES, "tuner.max_trials=0", "trainer.ensemble_size=1", "compact_export.enabled=false",
         f"data.train_file={pattern}", "data.rolling_spans=2", "transform.analyzer_cache=true",
         # A 300-row day has a 30-row eval split: the share of unknown values moves past the
         # reviewed presence bounds, and the histograms past the drift bounds, by sampling
