@@ -35,7 +35,7 @@ def test_census_wiring_is_the_component_chain():
     census = create_pipeline(CensusConfig(home="/nonexistent"))
     assert [c.name for c in census.components] == [
         "example_gen", "statistics_gen", "schema_gen", "example_validator", "skew_validator",
-        "transform", "tuner", "trainer", "evaluator", "pusher",
+        "transform", "tuner", "trainer", "compact_export", "evaluator", "pusher",
     ]
     assert ("example_validator", "transform") in census.edges()
     assert ("evaluator", "pusher") in census.edges()
