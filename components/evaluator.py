@@ -24,12 +24,14 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from components.example_gen.artifact import Examples
+from components.compact_export import CompactModels
 from components.trainer import Model
 from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
 from sluice.config import ConfigError
@@ -294,7 +296,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     with open(output.file(METRICS_FILE), "w") as handle:
         json.dump(doc, handle, indent=2, sort_keys=True)
     with open(output.file(REPORT_FILE), "w") as handle:
-        handle.write(render(doc, params.objective, params.min_slice_rows))
+        handle.write(render(doc, params.objective, params.min_slice_rows, compact_forms=_compact_table(inputs.get("compact"))))
     ModelEvaluation(
         split=params.split,
         metrics=candidate["overall"],
@@ -307,10 +309,21 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     ).write(output)
 
 
+def _compact_table(compact: Artifact | None) -> str | None:
+    """CompactExport's table of TFLite forms (an HTML section), when the pipeline has one."""
+    from components.compact_export import TABLE_HTML
+
+    if compact is None or not os.path.exists(compact.file(TABLE_HTML)):
+        return None
+    with open(compact.file(TABLE_HTML)) as handle:
+        return handle.read()
+
+
 SPEC = ComponentSpec(
     run=run,
     params=Params,
     output=ModelEvaluation,
-    inputs={"model": Model, "transform": TransformGraph, "examples": Examples},
+    inputs={"model": Model, "transform": TransformGraph, "examples": Examples, "compact": CompactModels},
+    optional={"compact"},
     summary=summary,
 )

@@ -254,7 +254,7 @@ def create_pipeline(config: CensusConfig) -> Pipeline:
             Component(
                 "evaluator",
                 "components.evaluator:SPEC",
-                {"model": "trainer", "transform": "transform", "examples": "example_gen"},
+                {"model": "trainer", "transform": "transform", "examples": "example_gen", "compact": "compact_export"},
                 {
                     "label": LABEL_KEY,
                     "positive_label": POSITIVE_LABEL,

@@ -56,6 +56,8 @@ Expected calibration error: the rows-weighted mean distance from it.</p>
 {% if served %}<td class="n">{{ fmt(served.slices.get(feature, {}).get(name, {}).get(objective)) }}</td>{% endif %}</tr>{% endfor %}
 </table>
 {% endfor %}
+{% if compact_forms %}<h2>Compact forms (TFLite)</h2>
+{{ compact_forms }}{% endif %}
 </body></html>
 """
 )
@@ -119,8 +121,11 @@ def _slice_plot(feature: str, objective: str, slices: Mapping[str, dict], served
     return _png(figure)
 
 
-def render(doc: Mapping[str, Any], objective: str, min_slice_rows: int, title: str = "Model evaluation") -> str:
-    """The report's HTML for an Evaluator document (the content of metrics.json)."""
+def render(
+    doc: Mapping[str, Any], objective: str, min_slice_rows: int, title: str = "Model evaluation", compact_forms: str | None = None
+) -> str:
+    """The report's HTML for an Evaluator document (the content of metrics.json), with the
+    compact export's table (an HTML section) when there is one."""
     served = doc.get("served")
     curves = {"candidate": doc["calibration"]}
     if served:
@@ -138,6 +143,7 @@ def render(doc: Mapping[str, Any], objective: str, min_slice_rows: int, title: s
             feature: _slice_plot(feature, objective, slices, (served or {}).get("slices", {}).get(feature) if served else None)
             for feature, slices in doc["slices"].items()
         },
+        compact_forms=compact_forms,
         fmt=_fmt,
         diff=_diff,
     )

@@ -87,3 +87,6 @@ def test_the_census_run_measures_its_exported_models(census_run, artifact):
     exported = Model.of(artifact("trainer")).exported()
     assert {row["model"] for row in table.forms} | {item["model"] for item in table.not_converted} == set(exported)
     assert "Compact export" in census_run.completed.stdout
+    # The evaluation report carries the same table.
+    report = (artifact("evaluator").path / "report.html").read_text()
+    assert "Compact forms (TFLite)" in report and '<section class="compact-export">' in report

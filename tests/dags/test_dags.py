@@ -89,7 +89,7 @@ def test_census_dag_has_one_task_per_component_wired_by_artifact(dag_files):
         ["example_validator", "transform"],
         ["transform", "tuner"], ["transform", "trainer"], ["transform", "evaluator"], ["example_gen", "evaluator"],
         ["tuner", "trainer"], ["trainer", "evaluator"], ["trainer", "pusher"], ["evaluator", "pusher"],
-        ["transform", "compact_export"], ["trainer", "compact_export"],
+        ["transform", "compact_export"], ["trainer", "compact_export"], ["compact_export", "evaluator"],
         ["statistics_gen", "skew_validator"], ["schema_gen", "skew_validator"], ["skew_validator", "pusher"],
     ])
     assert dag["catchup"] is False
