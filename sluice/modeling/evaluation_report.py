@@ -56,8 +56,7 @@ Expected calibration error: the rows-weighted mean distance from it.</p>
 {% if served %}<td class="n">{{ fmt(served.slices.get(feature, {}).get(name, {}).get(objective)) }}</td>{% endif %}</tr>{% endfor %}
 </table>
 {% endfor %}
-{% if compact_forms %}<h2>Compact forms (TFLite)</h2>
-{{ compact_forms }}{% endif %}
+{% if compact_forms %}{{ compact_forms }}{% endif %}
 </body></html>
 """
 )
