@@ -42,6 +42,9 @@ class Params:
         seed: drives shuffling and initialisation.
         task: "binary", "multiclass" or "regression": the models' heads, losses, metrics
             and serving outputs.
+        label_sources: raw columns the preprocessing_fn computes the label from and that
+            are not features (e.g. "tips" and "fare" of a "tip above 20%" label): the
+            exported model does not parse them, so serving rows need not carry them.
     """
 
     model_fn: str
@@ -53,6 +56,7 @@ class Params:
     ensemble_size: int = 1
     seed: int = 42
     task: str = "binary"
+    label_sources: Sequence[str] = ()
 
     def __post_init__(self):
         from sluice.modeling.tasks import check_task
@@ -135,9 +139,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         models.append(model)
         records.append({"hyperparameters": member.values, "eval_metrics": score(model, evaluation, params.task), **trained})
 
-    export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR), params.task)
+    export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR), params.task, params.label_sources)
     if len(models) > 1:
-        export_serving_model(models, transform.uri, params.label, output.file(ENSEMBLE_MODEL_DIR), params.task)
+        export_serving_model(models, transform.uri, params.label, output.file(ENSEMBLE_MODEL_DIR), params.task, params.label_sources)
     Model(
         train_steps=params.train_steps,
         batch_size=params.batch_size,
