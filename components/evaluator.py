@@ -38,13 +38,13 @@ from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
 from sluice.errors import SluiceError
 from sluice.modeling.blessing import Blessing, BlessingRules, decide
-from sluice.modeling.metrics import best_first, binary_metrics, calibration_bins, objective_direction, task_metrics
+from sluice.modeling.metrics import best_first, calibration_bins, check_objective, default_objective, task_metrics
 from sluice.modeling.slicing import SliceSpec, slice_metrics
 from sluice.modeling.transform_graph import TransformGraph
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
-_SHOWN = ("accuracy", "auc", "log_loss", "precision", "recall", "expected_calibration_error")
+_SHOWN = ("accuracy", "auc", "log_loss", "precision", "recall", "expected_calibration_error", "macro_f1", "rmse", "mae", "r2")
 
 
 class EvaluationError(SluiceError):
@@ -57,18 +57,23 @@ class Params:
 
     Args:
         label: the label's name (raw and transformed).
-        positive_label: the raw label value of the positive class (None: the raw label is
-            already 0/1).
+        positive_label: the raw label value of the positive class of a binary task (None:
+            the label is what the Transform's preprocessing_fn makes of each raw row, which
+            also covers a label derived from other columns, or classes coded by a vocabulary).
         split: the held-out split to score (never seen by Transform's analysis or training).
         batch_size: examples per scoring batch.
         choose_on: the split on which the exported models are compared.
-        choose_by: "log_loss" (lower wins), "accuracy" or "auc" (higher wins).
-        task: the prediction task ("binary").
+        choose_by: the metric the exported models are compared by, e.g. "log_loss" (lower
+            wins), "accuracy" or "auc" (higher wins); None: the task's usual objective.
+        task: the prediction task: "binary", "multiclass" or "regression".
         slices: raw features to slice by (`SliceSpec` fields: feature, buckets, tolerance).
         serving_dir: the model's serving directory; its highest version is the served model.
-        objective: the metric compared with the served model (the pipeline's objective).
+        objective: the metric compared with the served model (the pipeline's objective;
+            None: the task's usual one, "log_loss" or "rmse").
         objective_tolerance: how much worse than the served model the candidate may be.
-        min_accuracy: the absolute floor.
+        min_accuracy: the absolute floor of a classification's accuracy.
+        floor: more absolute floors, metric -> bound (at most, for a metric minimised),
+            e.g. {"r2": 0.5} for a regression.
         min_slice_rows: smaller slices are reported, not judged.
     """
 
@@ -77,18 +82,26 @@ class Params:
     split: str = "test"
     batch_size: int = 1024
     choose_on: str = "eval"
-    choose_by: str = "log_loss"
+    choose_by: str | None = None
     task: str = "binary"
     slices: Sequence[Mapping[str, Any]] = ()
     serving_dir: str | None = None
-    objective: str = "log_loss"
+    objective: str | None = None
     objective_tolerance: float = 0.01
     min_accuracy: float = 0.0
     min_slice_rows: int = 100
+    floor: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        objective_direction(self.choose_by, "Evaluator: choose_by")
-        objective_direction(self.objective, "Evaluator: objective")
+        from sluice.modeling.tasks import check_task
+
+        check_task(self.task, "Evaluator: task")
+        for setting in ("choose_by", "objective"):
+            if getattr(self, setting) is None:
+                object.__setattr__(self, setting, default_objective(self.task))
+            check_objective(getattr(self, setting), self.task, f"Evaluator: {setting}")
+        for metric in self.floor:
+            check_objective(metric, self.task, "Evaluator: floor")
         try:
             self.slice_specs()
             self.rules()
@@ -102,7 +115,7 @@ class Params:
         return BlessingRules(
             objective=self.objective,
             objective_tolerance=self.objective_tolerance,
-            floor={"accuracy": self.min_accuracy},
+            floor={**({"accuracy": self.min_accuracy} if self.task != "regression" else {}), **self.floor},
             slice_tolerances={spec.feature: spec.tolerance for spec in self.slice_specs()},
             min_slice_rows=self.min_slice_rows,
         )
@@ -134,8 +147,9 @@ class ModelEvaluation(ArtifactProperties):
     report: str = REPORT_FILE
 
     @property
-    def accuracy(self) -> float:
-        return self.metrics["accuracy"]
+    def accuracy(self) -> float | None:
+        """The candidate's accuracy (None for a regression)."""
+        return self.metrics.get("accuracy")
 
 
 def load_metrics(evaluation: Artifact) -> dict:
@@ -163,7 +177,7 @@ def summary(evaluation: Artifact) -> str:
 
 
 def score_split(model_dir: str, transform: Artifact, split: str, label: str, batch_size: int):
-    """(labels, probabilities) of one transformed split, through the SavedModel's model alone."""
+    """(labels, predictions) of one transformed split, through the SavedModel's model alone."""
     from sluice.modeling.export import load_serving_model
 
     return _score_transformed(load_serving_model(model_dir), transform, split, label, batch_size)
@@ -205,13 +219,21 @@ def _feature_value(example, name: str):
 
 
 def score_raw_split(
-    examples: Artifact, split: str, models: Mapping[str, Any], label: str, positive_label, features: Sequence[str], batch_size: int
+    examples: Artifact,
+    split: str,
+    models: Mapping[str, Any],
+    label: str,
+    positive_label,
+    features: Sequence[str],
+    batch_size: int,
+    transform: Artifact | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, list]]:
-    """One pass over a split's raw tf.Examples: (labels, {model: P(positive)}, {feature: raw values}).
+    """One pass over a split's raw tf.Examples: (labels, {model: predictions}, {feature: raw values}).
 
     Every model in `models` (name -> loaded SavedModel) scores the same serialized rows
     through its `serving_default` signature (the label is in the rows; the signature's
-    parser ignores it).
+    parser ignores it). Each row's label is its raw label compared with `positive_label`
+    when one is given; otherwise what `transform`'s graph makes of the raw row.
     """
     import tensorflow as tf
 
@@ -221,26 +243,52 @@ def score_raw_split(
     files = sorted(glob.glob(pattern))
     if not files:
         raise EvaluationError(f"Evaluator: no {split!r} examples at {pattern}")
+    transformed_labels = _transformed_labels(transform, label, split) if positive_label is None and transform is not None else None
     labels, raw = [], {name: [] for name in features}
     probabilities = {name: [] for name in models}
     for batch in tf.data.TFRecordDataset(files).batch(batch_size).as_numpy_iterator():
         for serialized in batch:
             example = tf.train.Example.FromString(serialized)
-            value = _feature_value(example, label)
-            if value is None:
-                raise EvaluationError(f"Evaluator: a {split!r} row has no label {label!r}")
-            labels.append(int(value == positive_label) if positive_label is not None else int(value))
+            if transformed_labels is None:
+                value = _feature_value(example, label)
+                if value is None:
+                    raise EvaluationError(f"Evaluator: a {split!r} row has no label {label!r}")
+                labels.append(int(value == positive_label) if positive_label is not None else int(value))
             for name in features:
                 raw[name].append(_feature_value(example, name))
+        if transformed_labels is not None:
+            labels.extend(transformed_labels(batch))
         for name, model in models.items():
             probabilities[name].append(predict_raw(model, batch))
     return np.array(labels), {name: np.concatenate(p) for name, p in probabilities.items()}, raw
 
 
+def _transformed_labels(transform: Artifact, label: str, split: str):
+    """A function: a batch of serialized raw rows -> their labels as the Transform computes them."""
+    import tensorflow as tf
+
+    from sluice.modeling.datasets import transform_output
+
+    tft_output = transform_output(transform)
+    layer = tft_output.transform_features_layer()
+    spec = tft_output.raw_feature_spec()
+
+    def labels(batch) -> list:
+        try:
+            transformed = layer(tf.io.parse_example(tf.constant(batch), spec))
+        except tf.errors.InvalidArgumentError as error:
+            raise EvaluationError(f"Evaluator: {split!r} rows lack what the label {label!r} is computed from: {error.message}") from None
+        if label not in transformed:
+            raise EvaluationError(f"Evaluator: the preprocessing_fn makes no {label!r} of the {split!r} rows")
+        return np.asarray(transformed[label]).reshape(-1).tolist()
+
+    return labels
+
+
 def _scored(params: Params, labels: np.ndarray, predictions: np.ndarray, raw: Mapping[str, list]) -> dict[str, Any]:
     return {
         "overall": task_metrics(params.task, labels, predictions),
-        "calibration": calibration_bins(labels, predictions),
+        "calibration": calibration_bins(labels, predictions) if params.task == "binary" else None,
         "slices": slice_metrics(params.task, labels, predictions, raw, params.slice_specs()),
     }
 
@@ -257,13 +305,15 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         model_dirs["served"] = str(Path(params.serving_dir) / str(served))
     models = load_models(model_dirs)
     on_choice_split = {
-        name: binary_metrics(*_score_transformed(models[name], transform, params.choose_on, params.label, params.batch_size))
+        name: task_metrics(params.task, *_score_transformed(models[name], transform, params.choose_on, params.label, params.batch_size))
         for name in exported
     }
     chosen = best_first(exported, params.choose_by, lambda name: on_choice_split[name][params.choose_by])[0]
 
     features = [spec.feature for spec in params.slice_specs()]
-    labels, predictions, raw = score_raw_split(examples, params.split, models, params.label, params.positive_label, features, params.batch_size)
+    labels, predictions, raw = score_raw_split(
+        examples, params.split, models, params.label, params.positive_label, features, params.batch_size, transform
+    )
 
     candidate = _scored(params, labels, predictions[chosen], raw)
     served_scores = {"version": served, **_scored(params, labels, predictions["served"], raw)} if served is not None else None

@@ -75,6 +75,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             "version": version,
             "pushed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "model": evaluation.chosen,
+            "task": Model.of(trainer).task,
             "families": _families(trainer, evaluation.chosen),
             "metrics": {"split": evaluation.split, **evaluation.metrics},
             # The decision in short; every check is in the Evaluator's artifact.

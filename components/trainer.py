@@ -40,6 +40,11 @@ class Params:
         ensemble_size: how many of the best distinct trials to average (1: no ensemble);
             trials rank by the Tuner's objective.
         seed: drives shuffling and initialisation.
+        task: "binary", "multiclass" or "regression": the models' heads, losses, metrics
+            and serving outputs.
+        label_sources: raw columns the preprocessing_fn computes the label from and that
+            are not features (e.g. "tips" and "fare" of a "tip above 20%" label): the
+            exported model does not parse them, so serving rows need not carry them.
     """
 
     model_fn: str
@@ -50,6 +55,13 @@ class Params:
     early_stopping_patience: int = 3
     ensemble_size: int = 1
     seed: int = 42
+    task: str = "binary"
+    label_sources: Sequence[str] = ()
+
+    def __post_init__(self):
+        from sluice.modeling.tasks import check_task
+
+        check_task(self.task, "Trainer: task")
 
 
 class Model(ArtifactProperties):
@@ -60,6 +72,7 @@ class Model(ArtifactProperties):
         ensemble_model: the ensemble's, when there is one.
         hyperparameters: the best trial's values; metrics: its eval metrics.
         members: each trained model's hyperparameters, eval metrics and training record.
+        task: what the models predict ("binary", "multiclass" or "regression").
     """
 
     serving_model: str
@@ -69,6 +82,7 @@ class Model(ArtifactProperties):
     hyperparameters: dict[str, Any]
     metrics: dict[str, Any]
     members: list[dict[str, Any]]
+    task: str = "binary"
 
     def exported(self) -> dict[str, str]:
         """Name ("single", "ensemble") -> SavedModel directory, relative to the artifact."""
@@ -104,8 +118,8 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from sluice.modeling.tasks import check_transformed_label
 
     transform = inputs["transform"]
-    check_transformed_label(transform, params.label)
-    features = model_features(transform, params.label)
+    check_transformed_label(transform, params.label, params.task)
+    features = model_features(transform, params.label, params.task)
     build = load_object(params.model_fn)
     budget = Budget(params.train_steps, params.batch_size, params.eval_every_steps, params.early_stopping_patience)
     evaluation = split_reader(transform, "eval", params.label)(params.batch_size, False, False, None)
@@ -123,11 +137,11 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             model = build(member.values, features, params.seed + rank)
             trained = fit(model, split_reader(transform, "train", params.label), evaluation, budget, params.seed + rank, shown_as)
         models.append(model)
-        records.append({"hyperparameters": member.values, "eval_metrics": score(model, evaluation), **trained})
+        records.append({"hyperparameters": member.values, "eval_metrics": score(model, evaluation, params.task), **trained})
 
-    export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR))
+    export_serving_model(models[:1], transform.uri, params.label, output.file(SERVING_MODEL_DIR), params.task, params.label_sources)
     if len(models) > 1:
-        export_serving_model(models, transform.uri, params.label, output.file(ENSEMBLE_MODEL_DIR))
+        export_serving_model(models, transform.uri, params.label, output.file(ENSEMBLE_MODEL_DIR), params.task, params.label_sources)
     Model(
         train_steps=params.train_steps,
         batch_size=params.batch_size,
@@ -136,6 +150,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         members=records,
         serving_model=SERVING_MODEL_DIR,
         ensemble_model=ENSEMBLE_MODEL_DIR if len(models) > 1 else None,
+        task=params.task,
     ).write(output)
 
 

@@ -181,7 +181,8 @@ def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None
         features = ", ".join(f"{k}={v}" for k, v in p.features.items())
         click.echo(f"\nPrediction by the served model for {p.file}, row {p.row} (raw, label withheld):")
         click.echo(f"  {features}")
-        click.echo(f"  P({module.LABEL_KEY} = {module.POSITIVE_LABEL}) = {p.probability:.4f}   actual: {p.label}")
+        actual = f"   actual: {p.label}" if p.label is not None else ""
+        click.echo(f"  {p.describe(module.LABEL_KEY, getattr(module, 'POSITIVE_LABEL', None))}{actual}")
 
 
 @main.command("predict", help="Score raw CSV rows with the latest pushed model of PIPELINE.")

@@ -18,8 +18,9 @@ a trial's forest is exactly the model the Trainer would train. Each such trial k
 SavedModel (`search/models/<trial_id>`, `kept_model`), and the Trainer reuses it.
 
 Baselines: the majority class and a logistic regression (the `linear` family at its
-defaults) are scored with the same protocol, so the search result is seen beside them;
-they train in a process of their own while the search runs.
+defaults), or for a regression the mean and a linear regression, are scored with the
+same protocol, so the search result is seen beside them; they train in a process of their
+own while the search runs.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
 from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
 from sluice.errors import SluiceError
-from sluice.modeling.metrics import DIRECTIONS, best_first, objective_direction
+from sluice.modeling.metrics import DIRECTIONS, best_first, check_objective, default_objective, objective_direction
 from sluice.modeling.transform_graph import TransformGraph
 
 HYPERPARAMETERS_FILE = "best_hyperparameters.json"
@@ -76,7 +77,10 @@ class Params:
         eval_every_steps: steps between a trial's evaluations, for early stopping.
         early_stopping_patience: evaluations without a better validation loss before a
             trial stops (0: never).
-        objective: "log_loss" (minimised), "accuracy" or "auc" (maximised), on validation data.
+        task: "binary", "multiclass" or "regression": the models' heads, losses and metrics.
+        objective: the validation metric trials are ranked by (None: the task's usual one,
+            `sluice.modeling.metrics.TASK_OBJECTIVES`): e.g. "log_loss" (minimised),
+            "accuracy" or "auc" (maximised); "rmse" for a regression.
         folds: 1 scores on the eval split; K > 1 scores by K-fold over the train split.
         workers: trials run at once; above 1, keras-tuner's chief/worker mode on loopback.
         seed: drives the oracle, shuffling and initialisation.
@@ -93,15 +97,21 @@ class Params:
     batch_size: int = 256
     eval_every_steps: int = 100
     early_stopping_patience: int = 2
-    objective: str = "log_loss"
+    task: str = "binary"
+    objective: str | None = None
     folds: int = 1
     workers: int = 1
     seed: int = 42
 
     def __post_init__(self):
+        from sluice.modeling.tasks import check_task
+
         if self.oracle not in ORACLES:
             raise ConfigError(f"Tuner: oracle must be one of {ORACLES}, not {self.oracle!r}")
-        objective_direction(self.objective, "Tuner: objective")
+        check_task(self.task, "Tuner: task")
+        if self.objective is None:
+            object.__setattr__(self, "objective", default_objective(self.task))
+        check_objective(self.objective, self.task, "Tuner: objective")
 
 
 class HyperParameters(ArtifactProperties):
@@ -163,7 +173,10 @@ def summary(tuner: Artifact) -> str:
         return f"No search: the space's defaults {recorded.hyperparameters}"
     best = ", ".join(f"{k}={v:.4f}" for k, v in recorded.best_metrics.items() if k in DIRECTIONS)
     baselines = "; ".join(
-        f"{name.replace('_', ' ')} accuracy={m['accuracy']:.4f}" for name, m in recorded.baselines.items() if "accuracy" in m
+        f"{name.replace('_', ' ')} {metric}={m[metric]:.4f}"
+        for name, m in recorded.baselines.items()
+        for metric in ("accuracy", "rmse")
+        if isinstance(m.get(metric), float)
     )
     return (
         f"Search ({recorded.oracle}, {recorded.protocol}): {recorded.completed_trials} of {recorded.trials} trials completed; "
@@ -211,7 +224,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     from sluice.modeling.tasks import check_transformed_label
 
     transform = inputs["transform"]
-    check_transformed_label(transform, params.label)  # before a search on labels it cannot learn
+    check_transformed_label(transform, params.label, params.task)  # before a search on labels it cannot learn
     if params.max_trials == 0:
         values = default_values(params.search_space, params.families)
         _write_files(output, values, trials=[])
@@ -258,9 +271,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     if not finished:
         raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(trials)}")
     best = best_first(finished, params.objective, lambda t: t["score"])[0]
-    with progress.task("tuner: baselines", total=2, unit="models") as shown:
+    with progress.task("tuner: baselines", total=len(BASELINES[params.task]), unit="models") as shown:
         baselines = baselines_training.result()
-        shown.advance(2, note="trained beside the search")
+        shown.advance(len(baselines), note="trained beside the search")
     _write_files(output, best["hyperparameters"], trials=trials)
     search.move_into(output.file(SEARCH_DIR))
     HyperParameters(
@@ -330,6 +343,7 @@ def _run_trial(oracle, trial, params: Params, transform: Artifact, models_dir: s
         seed=params.seed,
         folds=params.folds,
         model_dir=os.path.join(models_dir, trial.trial_id),
+        task=params.task,
     )
     reply = run_trial_in_child(request)
     if "error" in reply:
@@ -381,23 +395,26 @@ def _trial_errors(trials: list[dict]) -> str:
 
 
 def _train_baselines(params: Params, transform: Artifact) -> dict[str, Any]:
-    """Majority class and logistic regression, scored like the trials (in one child process)."""
+    """The task's constant model (majority class, or mean) and linear model, scored like the
+    trials (in one child process)."""
     from components.tuner.trial import TrialRequest, run_trials_in_child
+    from sluice.modeling.baselines import BASELINES
 
     request = TrialRequest(
-        model_fn="sluice.modeling.baselines:logistic_regression",
+        model_fn="",
         transform_uri=transform.uri,
         label=params.label,
         values={},
         budget=_budget(params, params.trial_steps),
         seed=params.seed,
         folds=params.folds,
+        task=params.task,
     )
-    logistic, majority = run_trials_in_child([request, dataclasses.replace(request, model_fn="sluice.modeling.baselines:majority_class")])
-    return {
-        "majority_class": majority.get("metrics", majority),
-        "logistic_regression": logistic.get("metrics", logistic),
-    }
+    baselines = BASELINES[params.task]
+    records = run_trials_in_child(
+        [dataclasses.replace(request, model_fn=f"sluice.modeling.baselines:{function}") for function in baselines.values()]
+    )
+    return {name: record.get("metrics", record) for name, record in zip(baselines, records)}
 
 
 def _request_fingerprint(params: Params, transform: Artifact) -> str:

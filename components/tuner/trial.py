@@ -28,6 +28,7 @@ class TrialRequest:
         folds: 1 for holdout (train on train, score on eval), K for K-fold over train.
         model_dir: where to keep the trained model when the Trainer would train the very
             same one (a one-pass family under holdout), so it is reused, not trained again.
+        task: "binary", "multiclass" or "regression": the model's head and metrics.
     """
 
     model_fn: str
@@ -38,6 +39,7 @@ class TrialRequest:
     seed: int
     folds: int = 1
     model_dir: str | None = None
+    task: str = "binary"
 
 
 def run_trial(request: TrialRequest) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def run_trial(request: TrialRequest) -> dict[str, Any]:
 
     started, started_at = time.monotonic(), time.time()
     transform = read_artifact(request.transform_uri)
-    features = model_features(transform, request.label)
+    features = model_features(transform, request.label, request.task)
     build = load_object(request.model_fn)
     model, record = train_and_score(
         lambda: build(dict(request.values), features, request.seed),
@@ -58,6 +60,7 @@ def run_trial(request: TrialRequest) -> dict[str, Any]:
         Budget(**request.budget),
         request.seed,
         folds=request.folds,
+        task=request.task,
     )
     if request.model_dir and request.folds <= 1 and record.get("trained_in_one_pass"):
         keep_model(model, request.model_dir)

@@ -1,7 +1,7 @@
 """Trivial models every search result is shown beside, built like any family.
 
-Both take (values, ModelFeatures, seed) like a pipeline's model_fn, so they train and
-score through the same code as the trials.
+Each takes (values, ModelFeatures, seed) like a pipeline's model_fn, so they train and
+score through the same code as the trials, with the head of the features' task.
 """
 
 from __future__ import annotations
@@ -11,15 +11,26 @@ from typing import Mapping
 from sluice.modeling import families
 from sluice.modeling.features import ModelFeatures
 
+# The two baselines of each task, by the name they are reported under: the constant
+# model first (majority class, or the mean), then the linear one.
+BASELINES = {
+    "binary": {"majority_class": "majority_class", "logistic_regression": "logistic_regression"},
+    "multiclass": {"majority_class": "majority_class", "logistic_regression": "logistic_regression"},
+    "regression": {"mean": "mean_predictor", "linear_regression": "linear_regression"},
+}
 
-def majority_class(values: Mapping, features: ModelFeatures, seed: int):
-    """A model of one weight, the intercept: it learns the training share of positives and
-    predicts it for every row, so its accuracy is the majority class's share."""
+
+def constant(values: Mapping, features: ModelFeatures, seed: int):
+    """A model of intercepts only, one per output unit: it learns the training share of
+    each class (predicting it for every row, so its accuracy is the majority class's
+    share), or for a regression the training mean (where it starts)."""
     import keras
+
+    width = features.outputs
 
     class Intercept(keras.layers.Layer):
         def build(self, input_shape):
-            self.bias = self.add_weight(shape=(1,), initializer="zeros", name="bias")
+            self.bias = self.add_weight(shape=(width,), initializer="zeros", name="bias")
 
         def call(self, any_feature):
             rows = keras.ops.reshape(keras.ops.cast(any_feature, "float32"), (-1, 1))
@@ -27,10 +38,17 @@ def majority_class(values: Mapping, features: ModelFeatures, seed: int):
 
     inputs = families.model_inputs(features)
     logit = Intercept(name="intercept")(next(iter(inputs.values())))
-    model = keras.Model(inputs=inputs, outputs=keras.layers.Activation("sigmoid", name="probability")(logit), name="majority_class")
-    return families.compile_binary(model, learning_rate=0.05)
+    name = "mean" if features.task == "regression" else "majority_class"
+    model = keras.Model(inputs=inputs, outputs=families.head(logit, features), name=name)
+    return families.compile_for(model, features.task, learning_rate=0.05)
+
+
+majority_class = mean_predictor = constant
 
 
 def logistic_regression(values: Mapping, features: ModelFeatures, seed: int):
-    """The `linear` family at its defaults."""
+    """The `linear` family at its defaults (least squares for a regression)."""
     return families.linear(features)
+
+
+linear_regression = logistic_regression

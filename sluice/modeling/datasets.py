@@ -13,8 +13,21 @@ def transform_output(transform: Artifact):
     return tft.TFTransformOutput(transform.uri)
 
 
-def model_features(transform: Artifact, label: str) -> ModelFeatures:
-    return ModelFeatures.from_transform_output(transform_output(transform), label)
+def model_features(transform: Artifact, label: str, task: str = "binary") -> ModelFeatures:
+    """The features a model of `task` reads; a multiclass or regression label is read once
+    from the train split for its number of classes, or its mean and spread."""
+    facts = {"task": task}
+    if task != "binary":
+        import numpy as np
+
+        from sluice.modeling.tasks import transformed_label_values
+
+        values = transformed_label_values(transform, label).astype(np.float64)
+        if task == "multiclass":
+            facts["classes"] = int(values.max()) + 1
+        else:
+            facts["label_mean"], facts["label_std"] = float(values.mean()), float(values.std()) or 1.0
+    return ModelFeatures.from_transform_output(transform_output(transform), label, **facts)
 
 
 def split_dataset(

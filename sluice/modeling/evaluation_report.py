@@ -13,7 +13,10 @@ from typing import Any, Mapping
 
 import jinja2
 
-SHOWN_METRICS = ("accuracy", "auc", "log_loss", "precision", "recall", "expected_calibration_error", "positive_rate")
+SHOWN_METRICS = (
+    "accuracy", "auc", "log_loss", "precision", "recall", "expected_calibration_error", "positive_rate",
+    "macro_f1", "macro_precision", "macro_recall", "rmse", "mae", "r2", "label_mean",
+)  # fmt: skip
 
 _TEMPLATE = jinja2.Template(
     """<!doctype html>
@@ -39,12 +42,12 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 <table><tr><th>metric</th><th>candidate</th>{% if served %}<th>served (version {{ served.version }})</th><th>difference</th>{% endif %}</tr>
 {% for m in metrics %}<tr><td>{{ m }}</td><td class="n">{{ fmt(doc.overall[m]) }}</td>
 {% if served %}<td class="n">{{ fmt(served.overall[m]) }}</td><td class="n">{{ diff(doc.overall[m], served.overall[m]) }}</td>{% endif %}</tr>{% endfor %}
-<tr><td>threshold</td><td class="n">{{ fmt(doc.overall.threshold) }}</td>{% if served %}<td class="n">{{ fmt(served.overall.threshold) }}</td><td></td>{% endif %}</tr>
+{% if 'threshold' in doc.overall %}<tr><td>threshold</td><td class="n">{{ fmt(doc.overall.threshold) }}</td>{% if served %}<td class="n">{{ fmt(served.overall.threshold) }}</td><td></td>{% endif %}</tr>{% endif %}
 </table>
-<h2>Calibration</h2>
+{% if reliability %}<h2>Calibration</h2>
 <p>Reliability diagram: rows binned by predicted P(positive); a calibrated model's points lie on the diagonal.
 Expected calibration error: the rows-weighted mean distance from it.</p>
-<img alt="reliability diagram" src="data:image/png;base64,{{ reliability }}">
+<img alt="reliability diagram" src="data:image/png;base64,{{ reliability }}">{% endif %}
 <h2>Slices</h2>
 <p>Slices with fewer than {{ min_slice_rows }} rows are shown in grey and not judged by the blessing.</p>
 {% for feature, slices in doc.slices.items() %}
@@ -126,8 +129,8 @@ def render(
     """The report's HTML for an Evaluator document (the content of metrics.json), with the
     compact export's table (an HTML section) when there is one."""
     served = doc.get("served")
-    curves = {"candidate": doc["calibration"]}
-    if served:
+    curves = {"candidate": doc["calibration"]} if doc.get("calibration") else {}  # binary tasks only
+    if served and curves and served.get("calibration"):
         curves[f"served (version {served['version']})"] = served["calibration"]
     return _TEMPLATE.render(
         title=title,
@@ -137,7 +140,7 @@ def render(
         metrics=[m for m in SHOWN_METRICS if m in doc["overall"]],
         objective=objective,
         min_slice_rows=min_slice_rows,
-        reliability=_reliability_plot(curves),
+        reliability=_reliability_plot(curves) if curves else None,
         slice_plots={
             feature: _slice_plot(feature, objective, slices, (served or {}).get("slices", {}).get(feature) if served else None)
             for feature, slices in doc["slices"].items()

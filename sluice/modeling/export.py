@@ -2,9 +2,11 @@
 
 The SavedModel's `serving_default` takes serialized raw tf.Example, parses it with the
 raw schema (label removed), applies the transform graph computed on training data, and
-runs the model: raw strings in, probabilities out. The raw features it takes are listed in
-`assets.extra/raw_features.json` (`sluice.serving.raw_features`). Its vocabularies are copied into the
-SavedModel's assets, so serving never reads the Transform artifact.
+runs the model: raw strings in, the task's predictions out (`MAIN_OUTPUTS`). TF Serving's
+`classify` (classification) or `regress` (regression) signature sits beside it. The raw
+features it takes are listed in `assets.extra/raw_features.json`
+(`sluice.serving.raw_features`). Its vocabularies are copied into the SavedModel's
+assets, so serving never reads the Transform artifact.
 
 The saved module's `predict_transformed` function runs the model alone on already
 transformed features; the Evaluator scores through it, and the parity test holds both
@@ -14,7 +16,7 @@ each, the label left out). A client of a model part exported elsewhere (a TFLite
 `components/compact_export.py`) transforms raw rows through it, so that model never needs
 its own copy of the preprocessing.
 
-An ensemble is exported the same way: its members' probabilities are averaged inside
+An ensemble is exported the same way: its members' predictions are averaged inside
 the graph, so it serves like a single model. Decision-forest members need TensorFlow
 Decision Forests' inference ops where the model is loaded (`load_serving_model` registers
 them; a TF Serving build with TF-DF ops serves them).
@@ -27,25 +29,42 @@ import tensorflow as tf
 
 RAW_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
+CLASSIFY_SIGNATURE = "classify"
+REGRESS_SIGNATURE = "regress"
+# TF Serving's method names: its :classify and :regress APIs call only signatures marked so.
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+REGRESS_METHOD = "tensorflow/serving/regress"
+# The output of `serving_default` each task answers with (and by which a loader tells the task).
+MAIN_OUTPUTS = {"binary": "probability", "multiclass": "probabilities", "regression": "prediction"}
+
+
+def task_of_outputs(outputs) -> str:
+    """The task of a `serving_default` signature, from its output keys."""
+    for task, key in MAIN_OUTPUTS.items():
+        if key in outputs:
+            return task
+    raise ValueError(f"outputs {sorted(outputs)} hold none of {sorted(MAIN_OUTPUTS.values())}")
 
 
 class _ServingModule(tf.Module):
-    def __init__(self, models, tft_output, label: str):
+    def __init__(self, models, tft_output, label: str, task: str = "binary", label_sources=()):
         super().__init__()
         self.models = list(models)
         self.tft_layer = tft_output.transform_features_layer()
-        raw_spec = dict(tft_output.raw_feature_spec())
-        raw_spec.pop(label, None)
-        self._raw_spec = raw_spec
+        self._raw_spec = serving_raw_spec(tft_output, label, label_sources)
         self._label = label
+        self._task = task
         transformed_spec = {k: v for k, v in tft_output.transformed_feature_spec().items() if k != label}
         self._model_inputs = sorted(transformed_spec)
-        self.serve_examples = tf.function(
-            self._serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name="examples")]
-        )
-        self.transform_features = tf.function(
-            self._transform_features, input_signature=[tf.TensorSpec([None], tf.string, name="examples")]
-        )
+        examples = [tf.TensorSpec([None], tf.string, name="examples")]
+        self.serve_examples = tf.function(self._serve_examples, input_signature=examples)
+        self.transform_features = tf.function(self._transform_features, input_signature=examples)
+        # Only the signature of the task: saving traces every tf.function the module holds.
+        inputs = [tf.TensorSpec([None], tf.string, name="inputs")]
+        if task == "regression":
+            self.regress = tf.function(self._regress, input_signature=inputs)
+        else:
+            self.classify = tf.function(self._classify, input_signature=inputs)
         self.predict_transformed = tf.function(
             self._predict_transformed,
             input_signature=[
@@ -53,38 +72,96 @@ class _ServingModule(tf.Module):
             ],
         )
 
-    def _probability(self, features):
+    def _outputs(self, features):
         inputs = {name: tf.reshape(features[name], [-1]) for name in self._model_inputs}
-        each = [tf.reshape(tf.cast(model(inputs, training=False), tf.float32), [-1]) for model in self.models]
-        return {"probability": tf.add_n(each) / len(each) if len(each) > 1 else each[0]}
+        each = []
+        for model in self.models:
+            out = tf.cast(model(inputs, training=False), tf.float32)
+            each.append(tf.reshape(out, [tf.shape(out)[0], -1]))
+        mean = tf.add_n(each) / len(each) if len(each) > 1 else each[0]
+        if self._task == "multiclass":
+            return {"probabilities": mean, "class_id": tf.argmax(mean, axis=1)}
+        return {MAIN_OUTPUTS[self._task]: mean[:, 0]}
+
+    def _transformed(self, examples):
+        return self.tft_layer(tf.io.parse_example(examples, self._raw_spec))
 
     def _serve_examples(self, examples):
-        raw = tf.io.parse_example(examples, self._raw_spec)
-        return self._probability(self.tft_layer(raw))
+        return self._outputs(self._transformed(examples))
+
+    def _classify(self, inputs):
+        """TF Serving's classify signature: each class's id as text ("0", "1", ...) and score."""
+        outputs = self._outputs(self._transformed(inputs))
+        if self._task == "binary":
+            p = outputs["probability"]
+            scores = tf.stack([1.0 - p, p], axis=1)
+        else:
+            scores = outputs["probabilities"]
+        names = tf.strings.as_string(tf.range(tf.shape(scores)[1], dtype=tf.int64))
+        return {"classes": tf.tile(names[tf.newaxis, :], [tf.shape(scores)[0], 1]), "scores": scores}
+
+    def _regress(self, inputs):
+        """TF Serving's regress signature: one value per row."""
+        return {"outputs": self._outputs(self._transformed(inputs))["prediction"]}
 
     def _transform_features(self, examples):
         transformed = self.tft_layer(tf.io.parse_example(examples, self._raw_spec))
         return {name: tf.reshape(transformed[name], [-1]) for name in self._model_inputs}
 
     def _predict_transformed(self, features):
-        return self._probability(features)
+        return self._outputs(features)
 
 
-def export_serving_model(models, transform_dir: str, label: str, export_dir: str) -> None:
+def serving_raw_spec(tft_output, label: str, label_sources=()) -> dict:
+    """The raw features a served model parses: the Transform's raw features less the label
+    and the raw columns only the label is computed from (`label_sources`)."""
+    dropped = {label, *label_sources}
+    return {k: v for k, v in tft_output.raw_feature_spec().items() if k not in dropped}
+
+
+def export_serving_model(models, transform_dir: str, label: str, export_dir: str, task: str = "binary", label_sources=()) -> None:
     """Saves `models` (one model, or an ensemble's members) with the transform graph of
-    `transform_dir` as one SavedModel."""
+    `transform_dir` as one SavedModel.
+
+    Its signatures: `serving_default` (serialized raw tf.Examples in, MAIN_OUTPUTS[task]
+    out; a multiclass model also answers "class_id"), and TF Serving's `classify` (a
+    classification's "classes" and "scores") or `regress` (a regression's "outputs").
+    The raw features it parses leave out the label and its `label_sources`: raw columns a
+    derived label is computed from, which serving rows do not carry.
+    """
     import tensorflow_transform as tft
 
     from sluice.serving.raw_features import describe, write_raw_features
 
     tft_output = tft.TFTransformOutput(transform_dir)
-    module = _ServingModule(models, tft_output, label)
-    tf.saved_model.save(
-        module,
-        export_dir,
-        signatures={RAW_SIGNATURE: module.serve_examples, TRANSFORM_SIGNATURE: module.transform_features},
-    )
-    write_raw_features(export_dir, describe({k: v for k, v in tft_output.raw_feature_spec().items() if k != label}))
+    module = _ServingModule(models, tft_output, label, task, label_sources)
+    signatures = {RAW_SIGNATURE: module.serve_examples, TRANSFORM_SIGNATURE: module.transform_features}
+    if task == "regression":
+        signatures[REGRESS_SIGNATURE], methods = module.regress, {REGRESS_SIGNATURE: REGRESS_METHOD}
+    else:
+        signatures[CLASSIFY_SIGNATURE], methods = module.classify, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD}
+    tf.saved_model.save(module, export_dir, signatures=signatures)
+    _set_method_names(export_dir, methods)
+    write_raw_features(export_dir, describe(serving_raw_spec(tft_output, label, label_sources)))
+
+
+def _set_method_names(export_dir: str, methods: dict[str, str]) -> None:
+    """Marks signatures with TF Serving's method names (tf.saved_model.save marks every one
+    "predict"), rewriting saved_model.pb whole."""
+    import os
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    path = os.path.join(export_dir, "saved_model.pb")
+    proto = saved_model_pb2.SavedModel()
+    with open(path, "rb") as handle:
+        proto.ParseFromString(handle.read())
+    for meta_graph in proto.meta_graphs:
+        for name, method in methods.items():
+            meta_graph.signature_def[name].method_name = method
+    with open(path + ".incoming", "wb") as handle:
+        handle.write(proto.SerializeToString())
+    os.replace(path + ".incoming", path)
 
 
 def load_serving_model(model_dir: str):
@@ -96,10 +173,17 @@ def load_serving_model(model_dir: str):
     return tf.saved_model.load(str(model_dir))
 
 
+def main_output(outputs) -> np.ndarray:
+    """The task's prediction among a signature's outputs: P(positive), class probabilities
+    [N, K], or values."""
+    return outputs[MAIN_OUTPUTS[task_of_outputs(outputs)]].numpy()
+
+
 def predict_raw(saved_model, serialized_examples) -> np.ndarray:
-    """P(positive) for serialized raw tf.Examples, through the serving signature."""
+    """Predictions for serialized raw tf.Examples through the serving signature: P(positive)
+    (binary), class probabilities [N, K] (multiclass) or values (regression)."""
     signature = saved_model.signatures[RAW_SIGNATURE]
-    return signature(examples=tf.constant(list(serialized_examples)))["probability"].numpy()
+    return main_output(signature(examples=tf.constant(list(serialized_examples))))
 
 
 def transform_raw(saved_model, serialized_examples) -> dict[str, np.ndarray]:
@@ -111,5 +195,5 @@ def transform_raw(saved_model, serialized_examples) -> dict[str, np.ndarray]:
 
 
 def predict_transformed(saved_model, features) -> np.ndarray:
-    """P(positive) for a batch of transformed features (a dict of rank-1 tensors)."""
-    return saved_model.predict_transformed(features)["probability"].numpy()
+    """Predictions (as `predict_raw`) for a batch of transformed features (a dict of rank-1 tensors)."""
+    return main_output(saved_model.predict_transformed(features))

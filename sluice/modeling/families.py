@@ -1,7 +1,10 @@
 """Model families for tabular data, built from a Transform's features.
 
 Each builder returns a model that takes the transformed features as a dict of rank-1
-tensors and returns P(positive) per row, so every family trains, evaluates and exports
+tensors and predicts the task of its `ModelFeatures`: P(positive) per row for "binary"
+(a sigmoid unit, binary cross-entropy), the K class probabilities for "multiclass" (a
+softmax, sparse categorical cross-entropy), the value for "regression" (a linear unit in
+the label's units, mean squared error). So every family trains, evaluates and exports
 the same way. The Keras families (`linear`, `dnn`, `wide_deep`) are compiled Keras 3
 models trained by steps; the decision forests (`gradient_boosted_trees`,
 `random_forest`) are TensorFlow Decision Forests models trained in one pass.
@@ -37,15 +40,24 @@ def is_forest(model) -> bool:
     return type(model).__module__.startswith("tensorflow_decision_forests")
 
 
-def compile_binary(model, learning_rate: float):
+def compile_for(model, task: str, learning_rate: float):
+    """Compiles a Keras model with the loss and metrics of `task`."""
     import keras
 
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss="binary_crossentropy",
-        metrics=["accuracy", keras.metrics.AUC(name="auc")],
-    )
+    if task == "binary":
+        loss, metrics = "binary_crossentropy", ["accuracy", keras.metrics.AUC(name="auc")]
+    elif task == "multiclass":
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    elif task == "regression":
+        loss, metrics = "mean_squared_error", [keras.metrics.RootMeanSquaredError(name="rmse")]
+    else:
+        raise ValueError(f"no model head for task {task!r}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics)
     return model
+
+
+def compile_binary(model, learning_rate: float):
+    return compile_for(model, "binary", learning_rate)
 
 
 def model_inputs(features: ModelFeatures) -> dict:
@@ -67,9 +79,10 @@ def _linear_logit(inputs: dict, features: ModelFeatures, categorical: Sequence[s
     """A weight per numeric and per id of each categorical: a logistic regression's logit."""
     import keras
 
-    terms = [keras.layers.Dense(1, name=f"{prefix}_numeric_weights")(_numeric_block(inputs, features))] if features.numeric else []
+    width = features.outputs
+    terms = [keras.layers.Dense(width, name=f"{prefix}_numeric_weights")(_numeric_block(inputs, features))] if features.numeric else []
     for name in categorical:
-        weights = keras.layers.Embedding(features.categorical[name], 1, name=f"{prefix}_{name}_weights")(inputs[name])
+        weights = keras.layers.Embedding(features.categorical[name], width, name=f"{prefix}_{name}_weights")(inputs[name])
         terms.append(weights)
     return keras.layers.Add(name=f"{prefix}_logit")(terms) if len(terms) > 1 else terms[0]
 
@@ -84,28 +97,39 @@ def _deep_logit(inputs: dict, features: ModelFeatures, units: int, layers: int, 
     for index in range(layers):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
-    return keras.layers.Dense(1, name="deep_logit")(x)
+    return keras.layers.Dense(features.outputs, name="deep_logit")(x)
 
 
-def _probability(logit, inputs: dict, name: str):
+def head(logit, features: ModelFeatures):
+    """The task's output on a logit of `features.outputs` units."""
     import keras
 
-    probability = keras.layers.Activation("sigmoid", name="probability")(logit)
-    return keras.Model(inputs=inputs, outputs=probability, name=name)
+    if features.task == "multiclass":
+        return keras.layers.Activation("softmax", name="probabilities")(logit)
+    if features.task == "regression":
+        return keras.layers.Rescaling(features.label_std, features.label_mean, name="prediction")(logit)
+    return keras.layers.Activation("sigmoid", name="probability")(logit)
+
+
+def _model(logit, inputs: dict, features: ModelFeatures, name: str, learning_rate: float):
+    import keras
+
+    return compile_for(keras.Model(inputs=inputs, outputs=head(logit, features), name=name), features.task, learning_rate)
 
 
 def linear(features: ModelFeatures, *, learning_rate: float = 0.01):
-    """Logistic regression over numerics and one-hot categoricals (a weight per id)."""
+    """A linear model over numerics and one-hot categoricals (a weight per id): logistic
+    regression for a binary task, multinomial for multiclass, least squares for regression."""
     inputs = model_inputs(features)
     logit = _linear_logit(inputs, features, list(features.categorical), "linear")
-    return compile_binary(_probability(logit, inputs, "linear"), learning_rate)
+    return _model(logit, inputs, features, "linear", learning_rate)
 
 
 def dnn(features: ModelFeatures, *, units: int = 128, layers: int = 2, embedding_dim: int = 8, dropout: float = 0.1, learning_rate: float = 3e-3):
     """A feed-forward network over numerics and an embedding of each categorical."""
     inputs = model_inputs(features)
     logit = _deep_logit(inputs, features, units, layers, embedding_dim, dropout)
-    return compile_binary(_probability(logit, inputs, "dnn"), learning_rate)
+    return _model(logit, inputs, features, "dnn", learning_rate)
 
 
 def wide_deep(
@@ -121,28 +145,35 @@ def wide_deep(
     """Wide & Deep: a linear part over the `wide` categoricals (e.g. buckets and crosses),
     memorising, plus a deep part over embeddings and numerics, generalising; their
     logits add up."""
-    from sluice.modeling.features import ModelFeatures
+    import dataclasses
 
     missing = [name for name in wide if name not in features.categorical]
     if missing:
         raise ValueError(f"wide_deep: wide features {missing} are not categorical features of the transform")
     inputs = model_inputs(features)
-    wide_logit = _linear_logit(inputs, ModelFeatures((), features.categorical, features.label), wide, "wide")
+    wide_logit = _linear_logit(inputs, dataclasses.replace(features, numeric=()), wide, "wide")
     deep_logit = _deep_logit(inputs, features, units, layers, embedding_dim, dropout)
     import keras
 
     logit = keras.layers.Add(name="wide_deep_logit")([wide_logit, deep_logit])
-    return compile_binary(_probability(logit, inputs, "wide_deep"), learning_rate)
+    return _model(logit, inputs, features, "wide_deep", learning_rate)
 
 
 def _forest(model_class: str, features: ModelFeatures, **hyperparameters):
-    """A TF-DF model over every transformed feature, numbers as numbers and ids as categories."""
+    """A TF-DF model over every transformed feature, numbers as numbers and ids as categories.
+
+    Classification (binary or multi-class: TF-DF's own) answers each class's probability
+    (P(class 1) alone for two classes); regression answers the value."""
     import tensorflow_decision_forests as tfdf
 
     usages = [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.NUMERICAL) for name in features.numeric]
     usages += [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.CATEGORICAL) for name in features.categorical]
-    model = getattr(tfdf.keras, model_class)(features=usages, exclude_non_specified_features=True, verbose=0, **hyperparameters)
-    model.compile(metrics=["accuracy"])
+    regression = features.task == "regression"
+    if regression:
+        hyperparameters.pop("winner_take_all", None)  # a classification setting
+    task = tfdf.keras.Task.REGRESSION if regression else tfdf.keras.Task.CLASSIFICATION
+    model = getattr(tfdf.keras, model_class)(features=usages, exclude_non_specified_features=True, verbose=0, task=task, **hyperparameters)
+    model.compile(metrics=[] if regression else ["accuracy"])
     return model
 
 

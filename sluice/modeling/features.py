@@ -20,14 +20,29 @@ class ModelFeatures:
         numeric: names of float features (one value per row).
         categorical: name -> number of distinct ids (ids run from 0 to n-1).
         label: the label's name.
+        task: "binary", "multiclass" or "regression": what the model's head predicts.
+        classes: a multiclass label's number of classes (ids 0..classes-1); 2 otherwise.
+        label_mean, label_std: a regression label's training mean and standard deviation:
+            a regression head predicts in these units, so it starts at the mean and its
+            weights learn at the same pace whatever the label's scale.
     """
 
     numeric: tuple[str, ...]
     categorical: Mapping[str, int]
     label: str
+    task: str = "binary"
+    classes: int = 2
+    label_mean: float = 0.0
+    label_std: float = 1.0
+
+    @property
+    def outputs(self) -> int:
+        """Units of the model's last layer: K for a multiclass task, 1 otherwise."""
+        return self.classes if self.task == "multiclass" else 1
 
     @classmethod
-    def from_transform_output(cls, tft_output, label: str) -> ModelFeatures:
+    def from_transform_output(cls, tft_output, label: str, **label_facts) -> ModelFeatures:
+        """The features of a Transform's output; `label_facts`: task, classes, label_mean, label_std."""
         numeric, categorical = [], {}
         for name, spec in sorted(tft_output.transformed_feature_spec().items()):
             if name == label:
@@ -36,7 +51,7 @@ class ModelFeatures:
                 categorical[name] = tft_output.num_buckets_for_transformed_feature(name)
             else:
                 numeric.append(name)
-        return cls(tuple(numeric), categorical, label)
+        return cls(tuple(numeric), categorical, label, **label_facts)
 
     def without(self, *names: str) -> ModelFeatures:
         """The same features less `names` (each must be one of them)."""

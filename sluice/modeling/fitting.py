@@ -15,7 +15,7 @@ import numpy as np
 
 from sluice.artifacts import Artifact
 from sluice.modeling.families import is_forest
-from sluice.modeling.metrics import binary_metrics
+from sluice.modeling.metrics import task_metrics
 
 _FOREST_BATCH = 4096
 
@@ -83,18 +83,27 @@ def fit(model, train, validation, budget: Budget, seed: int, description: str = 
     return {"steps_run": len(val_loss) * rounds_size, "kept_weights_of_step": (kept + 1) * rounds_size}
 
 
+def as_predictions(outputs) -> np.ndarray:
+    """A model's outputs for a batch as one value per row (P(positive), or a regression's
+    value), or for a multiclass model one row of class probabilities [rows, K]."""
+    outputs = np.asarray(outputs)
+    outputs = outputs.reshape(outputs.shape[0] if outputs.ndim else 1, -1)
+    return outputs[:, 0] if outputs.shape[1] == 1 else outputs
+
+
 def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, P(positive)) of every row of a finite (features, label) dataset."""
-    labels, probabilities = [], []
+    """(labels, predictions) of every row of a finite (features, label) dataset
+    (`as_predictions`: P(positive), class probabilities [N, K] or values)."""
+    labels, predictions = [], []
     for features, target in dataset:
-        probabilities.append(np.asarray(model(features, training=False)).reshape(-1))
+        predictions.append(as_predictions(model(features, training=False)))
         labels.append(target.numpy().reshape(-1))
-    return np.concatenate(labels), np.concatenate(probabilities)
+    return np.concatenate(labels), np.concatenate(predictions)
 
 
-def score(model, dataset) -> dict[str, float]:
-    """Accuracy, AUC and log loss of `model` on a finite dataset."""
-    return binary_metrics(*predict(model, dataset))
+def score(model, dataset, task: str = "binary") -> dict[str, float]:
+    """The metrics of `task` (`sluice.modeling.metrics.TASK_METRICS`) of `model` on a finite dataset."""
+    return task_metrics(task, *predict(model, dataset))
 
 
 def parameter_count(model) -> int:
@@ -141,6 +150,7 @@ def train_and_score(
     train_split: str = "train",
     validation_split: str = "eval",
     folds: int = 1,
+    task: str = "binary",
 ) -> tuple[Any, Mapping[str, Any]]:
     """Builds, trains and scores a model; with `folds` > 1, K-fold over the train split.
 
@@ -157,7 +167,7 @@ def train_and_score(
         model = build()
         validation = split_reader(transform, validation_split, label)(budget.batch_size, False, False, None)
         trained = fit(model, split_reader(transform, train_split, label), validation, budget, seed)
-        metrics = score(model, validation)
+        metrics = score(model, validation, task)
         return model, {**_cost(model, validation), "metrics": metrics, **trained}
 
     from sluice.modeling.datasets import in_fold
@@ -168,7 +178,7 @@ def train_and_score(
         model = build()
         held_out = split_reader(transform, train_split, label, keep=in_fold(fold, folds, True))(budget.batch_size, False, False, None)
         fit(model, split_reader(transform, train_split, label, keep=in_fold(fold, folds, False)), held_out, budget, seed + fold)
-        fold_metrics.append(score(model, held_out))
+        fold_metrics.append(score(model, held_out, task))
     names = [k for k, v in fold_metrics[0].items() if isinstance(v, float)]
     metrics = {name: float(np.mean([m[name] for m in fold_metrics])) for name in names}
     spread = {f"{name}_std": float(np.std([m[name] for m in fold_metrics])) for name in names}

@@ -1,4 +1,8 @@
-"""Metrics per task (a binary classifier's probabilities today), and which way each one is better."""
+"""Metrics per task, and which way each one is better.
+
+binary: P(positive) per row; multiclass: probabilities [N, K] per row; regression: the
+predicted value per row.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,23 @@ from typing import Callable, Iterable, TypeVar
 import numpy as np
 
 # The metrics a search or a model choice can be judged by: a loss is minimised, a score maximised.
-DIRECTIONS = {"log_loss": "min", "accuracy": "max", "auc": "max"}
+DIRECTIONS = {
+    "log_loss": "min",
+    "accuracy": "max",
+    "auc": "max",
+    "macro_f1": "max",
+    "macro_precision": "max",
+    "macro_recall": "max",
+    "rmse": "min",
+    "mae": "min",
+    "r2": "max",
+}
+# Which of DIRECTIONS each task computes, its usual objective first.
+TASK_OBJECTIVES = {
+    "binary": ("log_loss", "accuracy", "auc"),
+    "multiclass": ("log_loss", "accuracy", "macro_f1", "macro_precision", "macro_recall"),
+    "regression": ("rmse", "mae", "r2"),
+}
 
 T = TypeVar("T")
 CALIBRATION_BINS = 10
@@ -27,6 +47,21 @@ def objective_direction(metric: str, setting: str = "") -> str:
     except KeyError:
         where = f"{setting}: " if setting else ""
         raise ConfigError(f"{where}no metric {metric!r} to optimise; choose one of {', '.join(DIRECTIONS)}") from None
+
+
+def default_objective(task: str) -> str:
+    """The metric a search and a blessing judge `task` by unless told otherwise."""
+    return TASK_OBJECTIVES[task][0]
+
+
+def check_objective(metric: str, task: str, setting: str) -> str:
+    """`metric` when `task` computes it; raises ConfigError naming `setting` otherwise."""
+    from sluice.config import ConfigError
+
+    objective_direction(metric, setting)
+    if task in TASK_OBJECTIVES and metric not in TASK_OBJECTIVES[task]:
+        raise ConfigError(f"{setting}: a {task} task has no metric {metric!r}; choose one of {', '.join(TASK_OBJECTIVES[task])}")
+    return metric
 
 
 def best_first(items: Iterable[T], metric: str, value: Callable[[T], float]) -> list[T]:
@@ -102,13 +137,84 @@ def binary_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: flo
     }
 
 
-# The metrics of each task the Evaluator can judge: (labels, predictions) -> {metric: value}.
-# Another task (multi-class, regression) adds its function here and its metrics to DIRECTIONS.
-TASK_METRICS: dict[str, Callable[..., dict]] = {"binary": binary_metrics}
+def multiclass_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float | int | None]:
+    """Accuracy and mean log loss of the most probable class; per class (`class_<k>_...`)
+    precision, recall and row count; their unweighted means over classes (macro precision,
+    recall and F1, F1 being the mean of each class's F1).
+
+    A class's precision is None when no row is predicted in it, its recall when no row has
+    it; the macro means are over the classes where it is defined.
+
+    Raises:
+        ValueError: no rows, or probabilities that are not [rows, classes].
+    """
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if labels.size == 0:
+        raise ValueError("multiclass_metrics needs at least one row")
+    if p.ndim != 2 or p.shape[0] != labels.size:
+        raise ValueError(f"multiclass_metrics needs probabilities of shape [{labels.size}, classes], not {list(p.shape)}")
+    classes = max(p.shape[1], int(labels.max()) + 1)
+    called = np.argmax(p, axis=1)
+    # A class the model has no output for (absent from its training rows) has probability 0.
+    picked = np.where(labels < p.shape[1], p[np.arange(labels.size), np.minimum(labels, p.shape[1] - 1)], 0.0)
+    metrics: dict[str, float | int | None] = {
+        "accuracy": float(np.mean(called == labels)),
+        "log_loss": float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0)))),
+    }
+    precisions, recalls, f1s = [], [], []
+    for k in range(classes):
+        true_positives = int(np.sum((called == k) & (labels == k)))
+        predicted, actual = int(np.sum(called == k)), int(np.sum(labels == k))
+        precision = true_positives / predicted if predicted else None
+        recall = true_positives / actual if actual else None
+        metrics[f"class_{k}_precision"], metrics[f"class_{k}_recall"], metrics[f"class_{k}_examples"] = precision, recall, actual
+        if precision is not None:
+            precisions.append(precision)
+        if recall is not None:
+            recalls.append(recall)
+        if precision is not None and recall is not None:
+            f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    metrics["macro_precision"] = float(np.mean(precisions)) if precisions else None
+    metrics["macro_recall"] = float(np.mean(recalls)) if recalls else None
+    metrics["macro_f1"] = float(np.mean(f1s)) if f1s else None
+    metrics["classes"] = classes
+    metrics["examples"] = int(labels.size)
+    return metrics
+
+
+def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float | int | None]:
+    """Root mean squared error, mean absolute error and R² (1 - squared error / the label's
+    variance; None when the label is constant), with the label's mean.
+
+    Raises:
+        ValueError: no rows.
+    """
+    y = np.asarray(labels, dtype=np.float64).reshape(-1)
+    predicted = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    if y.size == 0:
+        raise ValueError("regression_metrics needs at least one row")
+    errors = predicted - y
+    variance = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "mae": float(np.mean(np.abs(errors))),
+        "r2": float(1.0 - np.sum(errors**2) / variance) if variance > 0 else None,
+        "label_mean": float(y.mean()),
+        "examples": int(y.size),
+    }
+
+
+# The metrics of each task: (labels, predictions) -> {metric: value}.
+TASK_METRICS: dict[str, Callable[..., dict]] = {
+    "binary": binary_metrics,
+    "multiclass": multiclass_metrics,
+    "regression": regression_metrics,
+}
 
 
 def task_metrics(task: str, labels: np.ndarray, predictions: np.ndarray) -> dict[str, float | int | None]:
-    """The metrics of `task` ("binary") on one set of rows."""
+    """The metrics of `task` ("binary", "multiclass" or "regression") on one set of rows."""
     try:
         compute = TASK_METRICS[task]
     except KeyError:

@@ -12,18 +12,44 @@ from sluice.serving.versions import latest_version  # noqa: F401 (where `sluice 
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
+    """One scored row.
+
+    Args:
+        label: the row's raw label (None when the label is derived from other columns).
+        prediction: P(positive) (binary), each class's probability (multiclass) or the value (regression).
+        task: "binary", "multiclass" or "regression".
+    """
+
     file: str
     row: int
     features: dict
     label: object
-    probability: float
+    prediction: float | list[float]
+    task: str = "binary"
+
+    @property
+    def probability(self) -> float:
+        """A binary model's P(positive)."""
+        if self.task != "binary":
+            raise AttributeError(f"a {self.task} prediction has no single probability")
+        return self.prediction
+
+    def describe(self, label: str, positive_label=None) -> str:
+        """The prediction in words, e.g. "P(income = >50K) = 0.8123", "class 2 (P 0.81; ...)"."""
+        if self.task == "binary":
+            return f"P({label} = {positive_label if positive_label is not None else 1}) = {self.prediction:.4f}"
+        if self.task == "multiclass":
+            best = max(range(len(self.prediction)), key=self.prediction.__getitem__)
+            each = ", ".join(f"{k}: {p:.4f}" for k, p in enumerate(self.prediction))
+            return f"{label} = class {best} (P {self.prediction[best]:.4f}; every class: {each})"
+        return f"{label} = {self.prediction:.6g}"
 
 
 def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str, limit: int = 1) -> list[Prediction]:
     """Scores the first `limit` rows of `csv_file`, sent without their label."""
     from apache_beam.io.filesystems import FileSystems
 
-    from sluice.modeling.export import load_serving_model, predict_raw
+    from sluice.modeling.export import RAW_SIGNATURE, load_serving_model, predict_raw, task_of_outputs
 
     rows = []
     with FileSystems.open(csv_file) as handle:
@@ -34,8 +60,9 @@ def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str
             rows.append((item, values))
     served = [{k: v for k, v in values.items() if k != label} for _, values in rows]
     saved_model = load_serving_model(str(model_dir))
-    probabilities = predict_raw(saved_model, [encode_example(features, fmt) for features in served])
+    task = task_of_outputs(saved_model.signatures[RAW_SIGNATURE].structured_outputs)
+    predictions = predict_raw(saved_model, [encode_example(features, fmt) for features in served])
     return [
-        Prediction(row.file, row.row, features, values.get(label), float(p))
-        for (row, values), features, p in zip(rows, served, probabilities)
+        Prediction(row.file, row.row, features, values.get(label), p.tolist() if task == "multiclass" else float(p), task)
+        for (row, values), features, p in zip(rows, served, predictions)
     ]

@@ -1,9 +1,9 @@
 """What a task asks of its label, checked on the transformed training labels before any training.
 
-Binary classification is the only task today: its families end in one sigmoid unit and
-learn from labels coded 0 and 1. A label that does not fit (a real-valued amount, a
-single class, text) would still train, to a meaningless loss; here it is refused with
-what was found. A later task (multiclass, regression) adds its own rule to LABEL_RULES.
+Three tasks: "binary" (one sigmoid unit, labels coded 0 and 1), "multiclass" (a softmax
+over K classes, labels coded 0..K-1) and "regression" (one linear unit, a numeric label).
+A label that does not fit (a real-valued amount fed to a classifier, a single class,
+text) would still train, to a meaningless loss; here it is refused with what was found.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import numpy as np
 from sluice.errors import SluiceError
 
 DEFAULT_TASK = "binary"
+TASKS = ("binary", "multiclass", "regression")
+CLASSIFICATION_TASKS = ("binary", "multiclass")
 
 
 class LabelDoesNotFitTask(SluiceError):
@@ -39,7 +41,46 @@ def binary_label_problem(distinct: np.ndarray) -> str | None:
     return f"has {len(distinct):,} distinct {numeric} (from {distinct[0]:g} to {distinct[-1]:g}: {_shown(distinct)}); {needs}"
 
 
-LABEL_RULES: dict[str, Callable[[np.ndarray], str | None]] = {"binary": binary_label_problem}
+def multiclass_label_problem(distinct: np.ndarray) -> str | None:
+    """Why `distinct` does not fit a multi-class task (3 or more classes coded 0..K-1), or None."""
+    needs = "a multiclass task needs 3 or more classes, coded 0..K-1 by the preprocessing_fn (e.g. pp.vocabulary with no OOV bucket)"
+    if distinct.dtype.kind in "OSU":
+        return f"reaches the model as text ({len(distinct):,} distinct values: {_shown(distinct)}); {needs}"
+    if np.any(distinct != np.round(distinct)):
+        return f"has {len(distinct):,} distinct numeric values (from {distinct[0]:g} to {distinct[-1]:g}: {_shown(distinct)}); {needs}"
+    if len(distinct) < 3:
+        return f"has {len(distinct)} class{'es' if len(distinct) != 1 else ''} ({_shown(distinct)}) in the train split; {needs} (2 classes: use task 'binary')"
+    if distinct[0] != 0 or distinct[-1] != len(distinct) - 1:
+        return f"has {len(distinct):,} classes coded from {distinct[0]:g} to {distinct[-1]:g}, not 0..{len(distinct) - 1}; {needs}"
+    return None
+
+
+def regression_label_problem(distinct: np.ndarray) -> str | None:
+    """Why `distinct` does not fit a regression (a numeric label that varies), or None."""
+    needs = "a regression task needs a numeric label"
+    if distinct.dtype.kind in "OSU":
+        return f"reaches the model as text ({len(distinct):,} distinct values: {_shown(distinct)}); {needs}"
+    if len(distinct) < 2:
+        return f"has a single value ({_shown(distinct)}) in the train split; {needs} that varies"
+    if not np.all(np.isfinite(distinct)):
+        return f"has non-finite values ({_shown(distinct[~np.isfinite(distinct)])}); {needs} with finite values"
+    return None
+
+
+LABEL_RULES: dict[str, Callable[[np.ndarray], str | None]] = {
+    "binary": binary_label_problem,
+    "multiclass": multiclass_label_problem,
+    "regression": regression_label_problem,
+}
+
+
+def check_task(task: str, setting: str = "task") -> str:
+    """`task` when it is one of TASKS; raises ConfigError naming `setting` otherwise."""
+    from sluice.config import ConfigError
+
+    if task not in TASKS:
+        raise ConfigError(f"{setting}: {task!r} is not one of {', '.join(TASKS)}")
+    return task
 
 
 def check_label(values: np.ndarray, label: str, task: str = DEFAULT_TASK) -> None:

@@ -19,7 +19,7 @@ from sluice.serving.raw_features import RawFeature, read_raw_features
 
 SIGNATURE = "serving_default"
 INPUT = "examples"
-OUTPUT = "probability"
+OUTPUT = "probability"  # a binary model's; a multiclass one answers "probabilities", a regression "prediction"
 MANIFEST_FILE = "manifest.json"
 # Warm-up rows (see `warm_up`): one call per batch size, so the first requests of every
 # usual size find TensorFlow's kernels and caches ready.
@@ -40,6 +40,7 @@ class LoadedVersion:
         encoder: request rows -> serialized tf.Examples for this version's features.
         signature_def: the SavedModel's signature map as TF Serving's metadata API shows it.
         manifest: the Pusher's manifest.json, or None.
+        task: "binary", "multiclass" or "regression", told by the signature's outputs.
     """
 
     name: str
@@ -51,19 +52,23 @@ class LoadedVersion:
     manifest: dict[str, Any] | None
     _model: Any
     _signature: Any
+    task: str = "binary"
 
     def predict(self, examples: list[bytes]) -> np.ndarray:
-        """P(positive) for serialized raw tf.Examples: one call of the signature's concrete
-        function (its input is [None] tf.string, so no batch size retraces it)."""
+        """The task's predictions for serialized raw tf.Examples (P(positive), class
+        probabilities [N, K] or values): one call of the signature's concrete function (its
+        input is [None] tf.string, so no batch size retraces it)."""
         import tensorflow as tf
 
+        from sluice.modeling.export import MAIN_OUTPUTS
+
         outputs = self._signature(**{INPUT: tf.constant(examples, dtype=tf.string)})
-        return outputs[OUTPUT].numpy()
+        return outputs[MAIN_OUTPUTS[self.task]].numpy()
 
 
 def load_version(name: str, version: int, path: Path) -> LoadedVersion:
     """Loads `path` and checks it has what serving needs; raises LoadFailed."""
-    from sluice.modeling.export import load_serving_model
+    from sluice.modeling.export import MAIN_OUTPUTS, load_serving_model, task_of_outputs
 
     try:
         features = read_raw_features(path)
@@ -72,19 +77,29 @@ def load_version(name: str, version: int, path: Path) -> LoadedVersion:
     except Exception as error:  # a broken version must never take the server down
         raise LoadFailed(f"{type(error).__name__}: {error}".strip()[:2000]) from error
     inputs = signature.structured_input_signature[1]
-    if set(inputs) != {INPUT} or OUTPUT not in signature.structured_outputs:
+    if set(inputs) != {INPUT} or not set(MAIN_OUTPUTS.values()) & set(signature.structured_outputs):
         raise LoadFailed(
             f"signature {SIGNATURE!r} takes {sorted(inputs)} and returns {sorted(signature.structured_outputs)}; "
-            f"serving needs {INPUT!r} -> {OUTPUT!r}"
+            f"serving needs {INPUT!r} -> one of {sorted(MAIN_OUTPUTS.values())}"
         )
     return LoadedVersion(
-        name, version, path, features, ExampleEncoder(features), _signature_def(path), _manifest(path), model, signature
+        name,
+        version,
+        path,
+        features,
+        ExampleEncoder(features),
+        _signature_def(path),
+        _manifest(path),
+        model,
+        signature,
+        task=task_of_outputs(signature.structured_outputs),
     )
 
 
 def warm_up(loaded: LoadedVersion) -> None:
     """Scores rows built from the model's raw features at each of WARM_UP_BATCH_SIZES and
-    checks the answers (one probability in [0, 1] per row); raises LoadFailed.
+    checks the answers (per row: a probability in [0, 1], K class probabilities summing to
+    1, or a finite value, by the task); raises LoadFailed.
 
     The rows hold a typical value of each type (0, 0.0, "") and vary one number per row:
     the SavedModel carries no data of its own, and unseen categories go to OOV buckets,
@@ -93,13 +108,21 @@ def warm_up(loaded: LoadedVersion) -> None:
     rows = warm_up_rows(loaded.features, max(WARM_UP_BATCH_SIZES))
     try:
         for size in WARM_UP_BATCH_SIZES:
-            probabilities = np.asarray(loaded.predict(loaded.encoder.encode_all(rows[:size])))
-            if probabilities.shape != (size,) or not np.all((probabilities >= 0) & (probabilities <= 1)):
-                raise LoadFailed(f"warm-up: {size} rows gave {probabilities!r}, not {size} probabilities")
+            predicted = np.asarray(loaded.predict(loaded.encoder.encode_all(rows[:size])))
+            if not _plausible(loaded.task, predicted, size):
+                raise LoadFailed(f"warm-up: {size} rows gave {predicted!r}, not {size} {loaded.task} predictions")
     except LoadFailed:
         raise
     except Exception as error:
         raise LoadFailed(f"warm-up failed: {type(error).__name__}: {error}"[:2000]) from error
+
+
+def _plausible(task: str, predicted: np.ndarray, rows: int) -> bool:
+    if task == "multiclass":
+        return predicted.ndim == 2 and len(predicted) == rows and np.allclose(predicted.sum(axis=1), 1.0, atol=1e-3)
+    if predicted.shape != (rows,) or not np.all(np.isfinite(predicted)):
+        return False
+    return task == "regression" or bool(np.all((predicted >= 0) & (predicted <= 1)))
 
 
 def warm_up_rows(features: dict[str, RawFeature], count: int) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ class PushedModel(ArtifactProperties):
     """A push, or the reason there was none.
 
     Args:
-        accuracy: the evaluated accuracy of the model.
+        accuracy: the evaluated accuracy of the model (None for a regression).
         blessed: whether the Evaluator blessed it (only a blessed model is pushed).
         pushed: whether it was.
         reason: the blessing's reason (why not, when it was not pushed).
@@ -23,7 +23,7 @@ class PushedModel(ArtifactProperties):
         retired_versions: older versions deleted to keep the configured number.
     """
 
-    accuracy: float
+    accuracy: float | None = None
     blessed: bool
     pushed: bool
     reason: str | None = None

@@ -29,7 +29,8 @@ from sluice.serving.rest_requests import ClientError, parse_body
 log = logging.getLogger(__name__)
 
 # classify's class labels for a binary model: "0" (negative) and "1" (positive), as TF
-# Serving's binary classifiers answer; the score of "1" is the model's P(positive).
+# Serving's binary classifiers answer; the score of "1" is the model's P(positive). A
+# multiclass model's are its class ids "0".."K-1", each with its probability.
 CLASS_LABELS = ("0", "1")
 
 
@@ -178,6 +179,10 @@ class ServingCore:
         return answer
 
     async def _infer(self, name: str, version: int | None, verb: str, body: bytes) -> Answer:
+        """Predict answers the task's predictions (P(positive), class probabilities or values);
+        classify answers a classification's classes and scores, regress a regression's values
+        (and, as before, a binary model's P(positive)); the other pairs are refused, as TF
+        Serving refuses a signature of the wrong method."""
         try:
             if name not in self.models:
                 return self._not_found(name, version)
@@ -185,6 +190,9 @@ class ServingCore:
             loaded = self._served(name, version)
             if isinstance(loaded, Answer):
                 return loaded
+            refused = _wrong_method(verb, loaded.task)
+            if refused is not None:
+                return error_answer(400, refused)
             try:
                 examples = loaded.encoder.encode_all(parsed.rows)
             except InstanceError as error:
@@ -204,6 +212,8 @@ class ServingCore:
         if verb == "predict":
             return Answer(200, orjson.dumps({"outputs" if parsed.columnar else "predictions": probabilities}))
         if verb == "classify":
+            if loaded.task == "multiclass":
+                return Answer(200, orjson.dumps({"results": [[[str(k), p] for k, p in enumerate(row)] for row in probabilities]}))
             negative, positive = CLASS_LABELS
             return Answer(200, orjson.dumps({"results": [[[negative, 1.0 - p], [positive, p]] for p in probabilities]}))
         return Answer(200, orjson.dumps({"results": probabilities}))
@@ -231,3 +241,11 @@ class ServingCore:
             )
         return batcher
 
+
+def _wrong_method(verb: str, task: str) -> str | None:
+    """Why `verb` does not fit a model of `task`, or None."""
+    if verb == "classify" and task == "regression":
+        return "this model is a regression: it answers :regress and :predict, not :classify"
+    if verb == "regress" and task == "multiclass":
+        return "this model is a multiclass classifier: it answers :classify and :predict, not :regress"
+    return None

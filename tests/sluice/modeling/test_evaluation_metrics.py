@@ -44,8 +44,8 @@ def test_undefined_metrics_are_none_not_an_error():
 
 def test_task_metrics_names_an_unknown_task():
     assert task_metrics("binary", np.array([0, 1]), np.array([0.4, 0.6]))["accuracy"] == 1.0
-    with pytest.raises(ValueError, match="no metrics for task 'regression'; known: binary"):
-        task_metrics("regression", np.array([0.0]), np.array([0.0]))
+    with pytest.raises(ValueError, match="no metrics for task 'ranking'; known: binary, multiclass, regression"):
+        task_metrics("ranking", np.array([0.0]), np.array([0.0]))
 
 
 def test_bucketed_slices_name_their_bounds():
