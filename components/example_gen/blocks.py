@@ -79,7 +79,7 @@ def read_blocks(handle: IO[bytes], file: str, fmt: CsvFormat, block_rows: int = 
                 yield RowError(file, number, None, f"not UTF-8 ({error.reason} at byte {error.start})")
                 continue
             if fmt.header and header is None:
-                header = next(csv.reader([line.decode("utf-8")], skipinitialspace=True))
+                header = next(csv.reader([line.decode("utf-8")], skipinitialspace=True, delimiter=fmt.delimiter))
                 header = tuple(name.strip() for name in header)
                 missing = [name for name in fmt.columns if name not in header]
                 if missing:
@@ -99,7 +99,7 @@ def read_blocks(handle: IO[bytes], file: str, fmt: CsvFormat, block_rows: int = 
 def parse_block(block: Block, fmt: CsvFormat) -> ParsedBlock:
     """The block's rows typed as `fmt` says; fast when the block is plain, exact always."""
     text = block.text
-    if b'"' not in text:
+    if b'"' not in text and fmt.delimiter == ",":
         text = _without_padding(text)
         if not _has_empty_field(text):
             table = _parse_plain(text, block.header or tuple(fmt.columns), fmt)
@@ -147,7 +147,7 @@ def _strip_suffixes(table: pa.Table, fmt: CsvFormat) -> pa.Table:
 
 
 def _parse_row_by_row(block: Block, fmt: CsvFormat) -> ParsedBlock:
-    prefix = [",".join(block.header).encode()] if block.header is not None else []
+    prefix = [fmt.delimiter.join(block.header).encode()] if block.header is not None else []
     handle = io.BytesIO(b"\n".join(prefix + [block.text]) + b"\n")
     columns: dict[str, list] = {name: [] for name in fmt.columns}
     numbers, rejects = [], []
