@@ -147,8 +147,6 @@ def _split_params(declaration: Declaration, config: StandardConfig) -> dict[str,
         params["split_key"] = data.split_key
     if data.split == "stratified":
         params["stratify_by"] = declaration.label
-    if data.split == "time":
-        params["time_column"] = data.time_column
     return params
 
 

@@ -81,6 +81,7 @@ def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, co
         # Their missing share varies by split, more so in small splits: the inferred schema's
         # presence floor (from train) would block eval rows that are handled anyway.
         settings["validation"] = {"warn_only": partly_missing}
+    split = "hash" if label.task == "regression" else "stratified"
     skipped = "".join(f"#   {c.name}: {c.reason}\n" for c in columns if c.kind == "skip")
     return f'''"""The {name} pipeline: {label.name} from {table.path.name} ({label.task}).
 
@@ -101,7 +102,7 @@ PIPELINE = Declaration(
     positive_label={label.positive!r},
     columns={_block(read)},
     csv={csv!r},
-    data={{"train_file": {str(data_file)!r}, "eval_percent": 10, "test_percent": 10, "split": "hash"}},
+    data={{"train_file": {str(data_file)!r}, "eval_percent": 10, "test_percent": 10, "split": {split!r}}},
     preprocessing_fn=f"{{__package__}}.preprocessing:preprocessing_fn",
     search_space=f"{{__package__}}.model:search_space",
     model_fn=f"{{__package__}}.model:build_model",

@@ -16,7 +16,7 @@ from sluice.modeling.families import stock_serving_families
 from sluice.modeling.metrics import objective_direction
 from sluice.modeling.slicing import SliceSpec
 
-SPLIT_METHODS = ("hash", "stratified", "time")
+SPLIT_METHODS = ("hash", "stratified")  # a split by time is not built yet
 
 
 class Section(pydantic.BaseModel):
@@ -36,12 +36,10 @@ class DataConfig(Section):
     rolling_spans: int = pydantic.Field(1, ge=1)  # train on the chosen span and the ones before it
     eval_percent: int = pydantic.Field(10, ge=1, le=98)
     test_percent: int = pydantic.Field(10, ge=1, le=98)  # used only without a test_file
-    # hash: by a hash of `split_key` (default: the raw row as read); stratified: the same,
-    # with each label class cut in the same proportions; time: rows ordered by `time_column`,
-    # the earliest train, then eval, then test.
-    split: str = pydantic.Field("hash", pattern="^(hash|stratified|time)$")
+    # hash: by a hash of `split_key` columns (default: the raw row as read); stratified:
+    # the same, with each label class cut in the same proportions.
+    split: str = pydantic.Field("hash", pattern="^(hash|stratified)$")
     split_key: list[str] | None = None
-    time_column: str | None = None
     max_reject_fraction: float = pydantic.Field(0.0, ge=0, le=1)
 
     @pydantic.field_validator("train_file", "test_file")
@@ -52,8 +50,6 @@ class DataConfig(Section):
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> "DataConfig":
-        if self.split == "time" and not self.time_column:
-            raise ValueError("data.split=time needs data.time_column")
         if self.test_file is None and self.eval_percent + self.test_percent >= 100:
             raise ValueError("data.eval_percent + data.test_percent must leave rows to train on")
         return self

@@ -231,6 +231,33 @@ def split_indices(keys: Sequence[bytes] | pa.Array, splits: Mapping[str, int]) -
     return np.searchsorted(bounds, buckets, side="right")
 
 
+def stratified_split_indices(keys: Sequence[bytes] | pa.Array, classes: Sequence, splits: Mapping[str, int]) -> np.ndarray:
+    """Index into `splits` of each key, each class cut in the split proportions: within a
+    class, rows are ordered by a stable hash of their key and dealt out by rank."""
+    import pandas as pd
+
+    keys = keys.to_numpy(zero_copy_only=False) if isinstance(keys, (pa.Array, pa.ChunkedArray)) else np.asarray(keys, dtype=object)
+    classes = np.asarray(pd.Series(list(classes), dtype=object).fillna("").astype(str))
+    hashes = pd.util.hash_array(keys.astype(object), categorize=False)
+    bounds = np.cumsum(list(splits.values()))
+    chosen = np.zeros(len(keys), dtype=np.int64)
+    for value in np.unique(classes):
+        members = np.flatnonzero(classes == value)
+        ranked = members[np.argsort(hashes[members], kind="stable")]
+        # the class's rows spread evenly over 0..99, from an offset its own hashes set
+        offset = int(hashes[ranked[0]] % 100) if len(ranked) else 0
+        percent = (np.floor(100 * (np.arange(len(ranked)) + 0.5) / len(ranked)).astype(np.int64) + offset) % 100
+        chosen[ranked] = np.searchsorted(bounds, percent, side="right")
+    return chosen
+
+
+def raw_row_keys(block: Block, line_numbers: np.ndarray) -> list[bytes]:
+    """Each row's line as read from the file (its first line, for a quoted multi-line row):
+    a key that no declared, dropped or retyped column changes."""
+    lines = dict(zip(block.line_numbers.tolist(), block.text.split(b"\n")))
+    return [lines[number] for number in line_numbers.tolist()]
+
+
 def row_keys(table: pa.Table) -> pa.Array:
     """Each row's typed values joined into one string: the key its split is drawn from."""
     texts = [pc.cast(column, pa.string()).fill_null("") for column in table.columns]

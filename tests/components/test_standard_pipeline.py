@@ -42,8 +42,10 @@ def test_the_settings_carry_the_declared_defaults_and_take_overrides():
     declaration = declared(settings={"tuner": {"max_trials": 3}, "min_accuracy": 0.7})
     config = declaration.config(home="/h")
     assert (config.tuner.max_trials, config.min_accuracy, config.trainer.train_steps) == (3, 0.7, 2000)
-    config = apply_overrides(config, ["tuner.max_trials=1"])
-    assert declaration.create_pipeline(config).component("tuner").params["max_trials"] == 1
+    config = apply_overrides(config, ["tuner.max_trials=1", "data.split=stratified"])
+    pipeline = declaration.create_pipeline(config)
+    assert pipeline.component("tuner").params["max_trials"] == 1
+    assert pipeline.component("example_gen").params["stratify_by"] == "fraud"
     with pytest.raises(ConfigError, match="no setting 'tuner.trials'"):
         apply_overrides(config, ["tuner.trials=1"])
 
@@ -57,7 +59,7 @@ def test_a_bad_default_or_format_fails_when_declared():
         declared(columns={"a": "text"})
     with pytest.raises(ValueError, match="task 'ranking'"):
         declared(task="ranking")
-    with pytest.raises(ValueError, match="time_column"):
+    with pytest.raises(ValueError, match="split"):
         declared(data={"train_file": "/d.csv", "split": "time"}).config(home="/h")
 
 
