@@ -81,6 +81,11 @@ def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, co
         # Their missing share varies by split, more so in small splits: the inferred schema's
         # presence floor (from train) would block eval rows that are handled anyway.
         settings["validation"] = {"warn_only": partly_missing}
+    categories = [c.name for c in columns if c.kind in ("category", "integer_category")]
+    if any(rows < 30 * table.frame[name].nunique() for name in categories):
+        # Categories seen in few rows: a random split leaves some out of train, and the
+        # eval and test rows holding them are handled (an OOV bucket), not wrong.
+        settings.setdefault("validation", {})["unseen_category_share"] = 0.1
     split = "hash" if label.task == "regression" else "stratified"
     skipped = "".join(f"#   {c.name}: {c.reason}\n" for c in columns if c.kind == "skip")
     return f'''"""The {name} pipeline: {label.name} from {table.path.name} ({label.task}).
