@@ -40,6 +40,34 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # keeps its lines in order with the progress lines on stderr
 
 
+@main.command("init", help=(
+    "Write pipeline NAME from a data file: reads it (a CSV with a header, delimiter and quoting "
+    "detected, or Parquet), chooses each column's preprocessing from its statistics and says why, "
+    "and writes DIR/NAME/ (pipeline.py, preprocessing.py, model.py, schema.draft.pbtxt, dag.py), "
+    "which `sluice run NAME` runs as it is."
+))
+@click.argument("name")
+@click.option("--data", "data_file", required=True, help="The data file (.csv, .csv.gz, .parquet).")
+@click.option("--label", required=True, help="The column to predict.")
+@click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto", show_default=True)
+@click.option("--dir", "directory", default=None, help="Where pipelines live (default: the first directory of $SLUICE_PIPELINES, else ./pipelines).")
+@click.option("--force", is_flag=True, help="Overwrite an existing pipeline of that name.")
+def init_command(name, data_file, label, task, directory, force) -> None:
+    from sluice.registry import user_pipeline_dirs
+    from sluice.scaffold import init_pipeline
+
+    try:
+        done = init_pipeline(name, data_file, label, task, directory or next(iter(user_pipeline_dirs()), "pipelines"), force)
+    except SluiceError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{done.rows} rows, {len(done.columns) + 1} columns in {data_file}")
+    click.echo(f"  {done.label.name:<24} label: {done.label.reason}")
+    for column in done.columns:
+        click.echo(f"  {column.name:<24} {column.kind:<17} {column.reason}")
+    click.echo(f"Wrote {done.directory}/ (pipeline.py, preprocessing.py, model.py, schema.draft.pbtxt, dag.py).")
+    click.echo(f"Run it: sluice run {name}")
+
+
 @main.command("list", help="List the pipelines that can be run.")
 def list_pipelines() -> None:
     for name in available_pipelines():

@@ -121,7 +121,79 @@ def pca(features: Sequence, output_dim: int) -> tf.Tensor:
     return tf.matmul(matrix, components)
 
 
+def missing_indicator(x) -> tf.Tensor:
+    """1 where the raw feature is missing, else 0: an id feature, so a model can learn what
+    a missing value says (imputation alone hides it)."""
+    _, present = _present(x)
+    return _record_ids(tf.cast(tf.logical_not(present), tf.int64), 2)
+
+
+# Times -------------------------------------------------------------------------------
+
+
+def _days_from_civil(year, month, day):
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm), int64."""
+    year = year - tf.cast(month <= 2, tf.int64)
+    era = tf.math.floordiv(year, 400)
+    year_of_era = year - era * 400
+    day_of_year = tf.math.floordiv(153 * (month + tf.where(month > 2, tf.constant(-3, tf.int64), tf.constant(9, tf.int64))) + 2, 5) + day - 1
+    day_of_era = year_of_era * 365 + tf.math.floordiv(year_of_era, 4) - tf.math.floordiv(year_of_era, 100) + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _month_from_days(days):
+    """The month (1-12) of a count of days since 1970-01-01 (H. Hinnant's civil_from_days)."""
+    z = days + 719468
+    day_of_era = z - tf.math.floordiv(z, 146097) * 146097
+    year_of_era = tf.math.floordiv(
+        day_of_era - tf.math.floordiv(day_of_era, 1460) + tf.math.floordiv(day_of_era, 36524) - tf.math.floordiv(day_of_era, 146096), 365
+    )
+    day_of_year = day_of_era - (365 * year_of_era + tf.math.floordiv(year_of_era, 4) - tf.math.floordiv(year_of_era, 100))
+    shifted_month = tf.math.floordiv(5 * day_of_year + 2, 153)
+    return tf.where(shifted_month < 10, shifted_month + 3, shifted_month - 9)
+
+
+def seconds_since_epoch(x) -> tf.Tensor:
+    """Unix seconds (int64) of timestamps: numbers already in seconds, or ISO 8601 strings
+    ("2024-05-17", "2024-05-17T13:45:00", "2024-05-17 13:45"; a zone suffix is ignored: the
+    time is taken as written). A missing value is 0 (1970-01-01); see `missing_indicator`."""
+    if x.dtype != tf.string:
+        return tf.cast(dense(x, 0), tf.int64)
+    text = tf.strings.join([dense(x, "1970-01-01"), "T00:00:00"])  # a date alone gets midnight (a time without seconds: ":00")
+
+    def number(start: int, length: int):
+        return tf.strings.to_number(tf.strings.substr(text, start, length), tf.int64)
+
+    days = _days_from_civil(number(0, 4), number(5, 2), number(8, 2))
+    return days * 86400 + number(11, 2) * 3600 + number(14, 2) * 60 + number(17, 2)
+
+
+def timestamp_features(x, prefix: str) -> dict[str, tf.Tensor]:
+    """Derived features of a timestamp (see `seconds_since_epoch`), named `<prefix>_<part>`:
+    hour, weekday (0 = Sunday) and month as ids; the hour on a circle (sin, cos), so
+    23:00 sits next to 00:00; and the days since the epoch, z-scored, for a trend."""
+    seconds = seconds_since_epoch(x)
+    days = tf.math.floordiv(seconds, 86400)
+    hour = tf.math.floordiv(seconds - days * 86400, 3600)
+    angle = tf.cast(hour, tf.float32) * (2.0 * 3.141592653589793 / 24.0)
+    return {
+        f"{prefix}_hour": _record_ids(hour, 24),
+        f"{prefix}_weekday": _record_ids(tf.math.floormod(days + 4, 7), 7),
+        f"{prefix}_month": _record_ids(_month_from_days(days) - 1, 12),
+        f"{prefix}_hour_sin": tf.sin(angle),
+        f"{prefix}_hour_cos": tf.cos(angle),
+        f"{prefix}_days": tft.scale_to_z_score(tf.cast(days, tf.float32)),
+    }
+
+
 # Categories and text -------------------------------------------------------------------
+
+
+def integer_category(x, missing: str = MISSING_CATEGORY) -> tf.Tensor:
+    """Integer codes (area codes, product ids) as strings, for `vocabulary` or `hashed`:
+    their order means nothing. A missing value is a category of its own."""
+    values, present = _present(x)
+    return tf.where(present, tf.strings.as_string(values), missing)
 
 
 def impute_category(x, missing: str = MISSING_CATEGORY) -> tf.Tensor:
@@ -174,6 +246,18 @@ def tfidf(text, vocab_size: int, ngram_range: tuple[int, int] = (1, 1)) -> tuple
     terms = tft.ngrams(tokens, ngram_range, " ") if ngram_range != (1, 1) else tokens
     ids = tft.compute_and_apply_vocabulary(terms, top_k=vocab_size, num_oov_buckets=1)
     return tft.tfidf(ids, vocab_size + 1)
+
+
+def tfidf_columns(text, vocab_size: int, prefix: str) -> dict[str, tf.Tensor]:
+    """tf-idf weights of the `vocab_size` most frequent training terms of a text column, one
+    float feature per term (`<prefix>_tfidf_<i>`), so every model family can read them."""
+    ids, weights = tfidf(text, vocab_size)
+    width = vocab_size + 1  # the last id is every other term's
+    batch = tf.shape(tf.reshape(dense(text, ""), [-1]), out_type=tf.int64)[0]
+    matrix = tf.math.unsorted_segment_sum(
+        tf.one_hot(ids.values, width) * tf.expand_dims(weights.values, 1), ids.indices[:, 0], tf.cast(batch, tf.int32)
+    )
+    return {f"{prefix}_tfidf_{i}": matrix[:, i] for i in range(vocab_size)}
 
 
 def label_index(label: tf.Tensor, positive_value: str) -> tf.Tensor:

@@ -79,7 +79,7 @@ def read_blocks(handle: IO[bytes], file: str, fmt: CsvFormat, block_rows: int = 
                 yield RowError(file, number, None, f"not UTF-8 ({error.reason} at byte {error.start})")
                 continue
             if fmt.header and header is None:
-                header = next(csv.reader([line.decode("utf-8")], skipinitialspace=True))
+                header = next(csv.reader([line.decode("utf-8")], skipinitialspace=True, delimiter=fmt.delimiter))
                 header = tuple(name.strip() for name in header)
                 missing = [name for name in fmt.columns if name not in header]
                 if missing:
@@ -99,7 +99,7 @@ def read_blocks(handle: IO[bytes], file: str, fmt: CsvFormat, block_rows: int = 
 def parse_block(block: Block, fmt: CsvFormat) -> ParsedBlock:
     """The block's rows typed as `fmt` says; fast when the block is plain, exact always."""
     text = block.text
-    if b'"' not in text:
+    if b'"' not in text and fmt.delimiter == ",":
         text = _without_padding(text)
         if not _has_empty_field(text):
             table = _parse_plain(text, block.header or tuple(fmt.columns), fmt)
@@ -147,7 +147,7 @@ def _strip_suffixes(table: pa.Table, fmt: CsvFormat) -> pa.Table:
 
 
 def _parse_row_by_row(block: Block, fmt: CsvFormat) -> ParsedBlock:
-    prefix = [",".join(block.header).encode()] if block.header is not None else []
+    prefix = [fmt.delimiter.join(block.header).encode()] if block.header is not None else []
     handle = io.BytesIO(b"\n".join(prefix + [block.text]) + b"\n")
     columns: dict[str, list] = {name: [] for name in fmt.columns}
     numbers, rejects = [], []
@@ -229,6 +229,33 @@ def split_indices(keys: Sequence[bytes] | pa.Array, splits: Mapping[str, int]) -
     if bounds[-1] != 100:
         raise ValueError(f"split percentages {dict(splits)} do not add up to 100")
     return np.searchsorted(bounds, buckets, side="right")
+
+
+def stratified_split_indices(keys: Sequence[bytes] | pa.Array, classes: Sequence, splits: Mapping[str, int]) -> np.ndarray:
+    """Index into `splits` of each key, each class cut in the split proportions: within a
+    class, rows are ordered by a stable hash of their key and dealt out by rank."""
+    import pandas as pd
+
+    keys = keys.to_numpy(zero_copy_only=False) if isinstance(keys, (pa.Array, pa.ChunkedArray)) else np.asarray(keys, dtype=object)
+    classes = np.asarray(pd.Series(list(classes), dtype=object).fillna("").astype(str))
+    hashes = pd.util.hash_array(keys.astype(object), categorize=False)
+    bounds = np.cumsum(list(splits.values()))
+    chosen = np.zeros(len(keys), dtype=np.int64)
+    for value in np.unique(classes):
+        members = np.flatnonzero(classes == value)
+        ranked = members[np.argsort(hashes[members], kind="stable")]
+        # the class's rows spread evenly over 0..99, from an offset its own hashes set
+        offset = int(hashes[ranked[0]] % 100) if len(ranked) else 0
+        percent = (np.floor(100 * (np.arange(len(ranked)) + 0.5) / len(ranked)).astype(np.int64) + offset) % 100
+        chosen[ranked] = np.searchsorted(bounds, percent, side="right")
+    return chosen
+
+
+def raw_row_keys(block: Block, line_numbers: np.ndarray) -> list[bytes]:
+    """Each row's line as read from the file (its first line, for a quoted multi-line row):
+    a key that no declared, dropped or retyped column changes."""
+    lines = dict(zip(block.line_numbers.tolist(), block.text.split(b"\n")))
+    return [lines[number] for number in line_numbers.tolist()]
 
 
 def row_keys(table: pa.Table) -> pa.Array:

@@ -41,8 +41,10 @@ from components.example_gen.blocks import (
     parse_block,
     read_blocks,
     read_record_blocks,
+    raw_row_keys,
     row_keys,
     split_indices,
+    stratified_split_indices,
 )
 from sluice.data.rows import BadInputError, CsvFormat, RowError, is_tfrecord
 from sluice.artifacts import Artifact, ArtifactDraft
@@ -66,14 +68,23 @@ class Params:
         format: a CsvFormat as a dict: columns, header, comment_prefix, missing_values, strip_suffixes.
         max_reject_fraction: the share of rows that may be rejected before the run fails.
         num_shards: output files per split; 0 lets the runner decide.
+        split_key: the columns whose values decide a row's split (None: the row as read,
+            so declaring or dropping a column never moves a row to another split).
+        stratify_by: a column (the label) whose every value is cut in the split
+            proportions, block by block (None: a plain hash split).
     """
 
     sources: Sequence[Mapping[str, Any]]
     format: Mapping[str, Any]
     max_reject_fraction: float = 0.0
     num_shards: int = 0
+    split_key: Sequence[str] | None = None
+    stratify_by: str | None = None
 
     def __post_init__(self):
+        unknown = [c for c in [*(self.split_key or ()), *([self.stratify_by] if self.stratify_by else [])] if c not in dict(self.csv_format().columns)]
+        if unknown:
+            raise ConfigError(f"ExampleGen: split columns {unknown} are not declared columns")
         for source in self.sources:
             if sum(source["splits"].values()) != 100:
                 raise ConfigError(f"ExampleGen source {source['pattern']}: split percentages must add up to 100")
@@ -118,10 +129,12 @@ class _WriteBlock:
     the same files and nothing is written twice.
     """
 
-    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str]):
+    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str], split_key=None, stratify_by=None):
         self.output_dir = output_dir
         self.fmt = fmt
         self.split_names = list(split_names)
+        self.split_key = list(split_key) if split_key else None
+        self.stratify_by = stratify_by
 
     def __call__(self, element):
         from apache_beam.metrics import Metrics
@@ -150,7 +163,11 @@ class _WriteBlock:
         import pyarrow.parquet as pq
 
         parsed = parse_block(block, self.fmt)
-        chosen = split_indices(row_keys(parsed.table), splits)
+        keys = row_keys(parsed.table.select(self.split_key)) if self.split_key else raw_row_keys(block, parsed.line_numbers)
+        if self.stratify_by:
+            chosen = stratified_split_indices(keys, parsed.table[self.stratify_by].to_pylist(), splits)
+        else:
+            chosen = split_indices(keys, splits)
         written = {}
         for position, split in enumerate(splits):
             rows = parsed.table.filter(pa.array(chosen == position))
@@ -197,7 +214,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         pipeline
         | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])
         | "ReadBlocks" >> beam.FlatMap(_read_source, fmt)
-        | "ParseSplitWrite" >> beam.FlatMap(_WriteBlock(str(output.path), fmt, split_names))
+        | "ParseSplitWrite" >> beam.FlatMap(_WriteBlock(str(output.path), fmt, split_names, params.split_key, params.stratify_by))
         | "FormatRejects" >> beam.Map(lambda error: json.dumps(dataclasses.asdict(error)))
         | "WriteRejects" >> beam.io.WriteToText(output.file(_REJECTS_DIR, "rejects"), file_name_suffix=".jsonl")
     )

@@ -32,6 +32,8 @@ class CsvFormat:
         comment_prefix: lines starting with it are not rows (adult.test's first line).
         missing_values: values that mean "unknown"; the feature is left out of the example.
         strip_suffixes: column -> suffix removed from its values (adult.test's "<=50K.").
+        delimiter: the field separator (one character: "," ";" "\t" "|" ...); fields
+            may be quoted with '"' either way.
     """
 
     columns: Mapping[str, str] | Sequence[Sequence[str]]
@@ -39,8 +41,11 @@ class CsvFormat:
     comment_prefix: str | None = None
     missing_values: Sequence[str] = ()
     strip_suffixes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    delimiter: str = ","
 
     def __post_init__(self):
+        if len(self.delimiter) != 1 or self.delimiter in "\"\r\n":
+            raise ValueError(f"delimiter {self.delimiter!r} must be one character other than a quote or a line break")
         pairs = self.columns.items() if isinstance(self.columns, Mapping) else self.columns
         object.__setattr__(self, "columns", {name: kind for name, kind in pairs})
         for name, kind in self.columns.items():
@@ -106,7 +111,7 @@ def read_rows(handle: IO[bytes], file: str, fmt: CsvFormat) -> Iterator[Row | Ro
     names = list(fmt.columns)
     order: list[int] | None = None if fmt.header else list(range(len(names)))
     width = len(names)
-    reader = csv.reader(text_lines(), skipinitialspace=True)
+    reader = csv.reader(text_lines(), skipinitialspace=True, delimiter=fmt.delimiter)
     last_line = 0
     for fields in reader:
         first_line, last_line = last_line + 1, reader.line_num
@@ -188,5 +193,5 @@ def first_line_fields(handle: IO[bytes], fmt: CsvFormat) -> list[str] | None:
         line = raw.decode("utf-8", errors="replace")
         if not line.strip() or (fmt.comment_prefix and line.startswith(fmt.comment_prefix)):
             continue
-        return [field.strip() for field in next(csv.reader([line], skipinitialspace=True))]
+        return [field.strip() for field in next(csv.reader([line], skipinitialspace=True, delimiter=fmt.delimiter))]
     return None

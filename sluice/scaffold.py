@@ -1,0 +1,231 @@
+"""`sluice init`: a pipeline written from a file's statistics, ready for `sluice run`.
+
+Writes `<dir>/<name>/`: `pipeline.py` (the declaration), `preprocessing.py` (a
+preprocessing_fn, one block per feature), `model.py` (a search space sized to the data),
+`schema.draft.pbtxt` (for review: copied to `schema.pbtxt`, it becomes the reviewed
+schema), `dag.py` (its Airflow DAG) and `__init__.py`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from sluice.errors import SluiceError
+from sluice.inference import TFIDF_TERMS, ColumnChoice, LabelChoice, Table, choose_columns, choose_label, read_table
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaffold:
+    directory: Path
+    label: LabelChoice
+    columns: list[ColumnChoice]
+    rows: int
+    data_file: Path
+
+
+def init_pipeline(name: str, data: str, label: str, task: str = "auto", directory: str = "pipelines", force: bool = False) -> Scaffold:
+    """Reads `data`, chooses each column's preprocessing and writes the pipeline `name`.
+
+    Raises:
+        InferenceError: the file or the label cannot make a pipeline.
+        SluiceError: `name` is no identifier, or its directory exists (without `force`).
+    """
+    if not name.isidentifier():
+        raise SluiceError(f"pipeline name {name!r} must be a Python identifier (letters, digits, _)")
+    target = Path(directory).resolve() / name
+    if target.exists() and not force:
+        raise SluiceError(f"{target} exists; choose another name or pass --force")
+    table = read_table(data)
+    label_choice = choose_label(table, label, task)
+    columns = choose_columns(table, label)
+    if not any(c.kind != "skip" for c in columns):
+        raise SluiceError(f"{table.path}: no column besides the label can be a feature")
+    target.mkdir(parents=True, exist_ok=True)
+    data_file = _csv_of(table, target) if table.parquet else table.path.resolve()
+    rows = len(table.frame)
+    files = {
+        "__init__.py": "",
+        "pipeline.py": _pipeline_module(name, table, data_file, label_choice, columns, rows),
+        "preprocessing.py": _preprocessing_module(name, label_choice, columns),
+        "model.py": _model_module(rows, len(columns)),
+        "schema.draft.pbtxt": _schema_draft(label_choice, columns),
+        "dag.py": _dag_module(name, target.parent),
+    }
+    for file, text in files.items():
+        (target / file).write_text(text)
+    return Scaffold(target, label_choice, columns, rows, data_file)
+
+
+def _csv_of(table: Table, target: Path) -> Path:
+    """A Parquet file as a CSV with a header (ExampleGen reads CSV and TFRecord)."""
+    path = target / "data" / f"{table.path.stem}.csv"
+    path.parent.mkdir(exist_ok=True)
+    table.frame.fillna("").to_csv(path, index=False)
+    return path
+
+
+def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, columns, rows: int) -> str:
+    read = {c.name: c.csv_type for c in columns if c.kind != "skip"}
+    read[label.name] = label.csv_type
+    missing = list(dict.fromkeys(["", *table.missing_values]))
+    csv = {"header": True, "delimiter": "," if table.parquet else table.delimiter, "missing_values": missing}
+    batch = max(16, min(256, rows // 20))
+    train_steps = max(200, min(2000, 10 * rows // batch))
+    settings = {
+        "trainer": {"batch_size": batch, "train_steps": train_steps, "eval_every_steps": max(20, train_steps // 10)},
+        "tuner": {"trial_steps": max(50, train_steps // 4)},
+    }
+    partly_missing = [c.name for c in columns if c.kind != "skip" and c.missing]
+    if partly_missing:
+        # Their missing share varies by split, more so in small splits: the inferred schema's
+        # presence floor (from train) would block eval rows that are handled anyway.
+        settings["validation"] = {"warn_only": partly_missing}
+    categories = [c.name for c in columns if c.kind in ("category", "integer_category")]
+    if any(rows < 30 * table.frame[name].nunique() for name in categories):
+        # Categories seen in few rows: a random split leaves some out of train, and the
+        # eval and test rows holding them are handled (an OOV bucket), not wrong.
+        settings.setdefault("validation", {})["unseen_category_share"] = 0.1
+    split = "hash" if label.task == "regression" else "stratified"
+    skipped = "".join(f"#   {c.name}: {c.reason}\n" for c in columns if c.kind == "skip")
+    return f'''"""The {name} pipeline: {label.name} from {table.path.name} ({label.task}).
+
+Written by `sluice init`; edit freely. Settings can be overridden per run
+(`sluice run {name} -o tuner.max_trials=10`).
+"""
+
+from pathlib import Path
+
+from components.standard_pipeline import Declaration
+
+# Columns left out:
+{skipped or "#   none"}
+PIPELINE = Declaration(
+    name={name!r},
+    label={label.name!r},
+    task={label.task!r},
+    positive_label={label.positive!r},
+    columns={_block(read)},
+    csv={csv!r},
+    data={{"train_file": {str(data_file)!r}, "eval_percent": 10, "test_percent": 10, "split": {split!r}}},
+    preprocessing_fn=f"{{__package__}}.preprocessing:preprocessing_fn",
+    search_space=f"{{__package__}}.model:search_space",
+    model_fn=f"{{__package__}}.model:build_model",
+    reviewed_schema=str(Path(__file__).with_name("schema.pbtxt")),  # from schema.draft.pbtxt, once reviewed
+    settings={settings!r},
+    doc=__doc__,
+)
+'''
+
+
+def _block(mapping: dict) -> str:
+    return "{\n" + "".join(f"        {key!r}: {value!r},\n" for key, value in mapping.items()) + "    }"
+
+
+_FEATURE_CODE = {
+    "numeric": "outputs[{n!r}] = pp.z_score(pp.impute_mean(inputs[{n!r}]))",
+    "log_numeric": "outputs[{n!r}] = pp.z_score(pp.log1p(pp.impute_median(inputs[{n!r}])))",
+    "integer_category": "outputs[{n!r}] = pp.vocabulary(pp.integer_category(inputs[{n!r}]), name={f!r})",
+    "category": "outputs[{n!r}] = pp.vocabulary(pp.impute_category(inputs[{n!r}]), name={f!r})",
+    "hashed": "outputs[{n!r}] = pp.hashed(pp.impute_category(inputs[{n!r}]), {b})",
+    "timestamp": "outputs.update(pp.timestamp_features(inputs[{n!r}], {n!r}))",
+    "text": "outputs.update(pp.tfidf_columns(inputs[{n!r}], " + str(TFIDF_TERMS) + ", {n!r}))",
+}
+
+
+def _label_code(label: LabelChoice) -> str:
+    n = label.name
+    if label.task == "regression":
+        return f"outputs[{n!r}] = tf.cast(pp.dense(inputs[{n!r}], 0.0), tf.float32)"
+    if label.task == "binary":
+        default = 0 if label.csv_type == "int" else ""
+        return f"outputs[{n!r}] = pp.label_index(pp.dense(inputs[{n!r}], {default!r}), {label.positive!r})"
+    values = f"pp.integer_category(inputs[{n!r}])" if label.csv_type == "int" else f"pp.dense(inputs[{n!r}], '')"
+    return f"outputs[{n!r}] = pp.vocabulary({values}, num_oov_buckets=0, name='label_{_file_name(n)}')"
+
+
+def _file_name(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _preprocessing_module(name: str, label: LabelChoice, columns: list[ColumnChoice]) -> str:
+    lines = []
+    for c in columns:
+        lines.append(f"    # {c.name}: {c.reason}")
+        if c.kind == "skip":
+            continue
+        lines.append("    " + _FEATURE_CODE[c.kind].format(n=c.name, f=_file_name(c.name), b=c.buckets))
+        if c.missing and c.kind not in ("category", "hashed", "integer_category", "text"):  # those give missing a category
+            lines.append(f"    outputs[{c.name + '_missing'!r}] = pp.missing_indicator(inputs[{c.name!r}])")
+    lines.append(f"    # label: {label.reason}")
+    lines.append("    " + _label_code(label))
+    body = "\n".join(lines)
+    return f'''"""The {name} preprocessing_fn, chosen by `sluice init` from the data's statistics.
+
+Full-pass statistics (means, vocabularies, quantiles) come from the train split only
+and are applied to every row, at training and at serving (`sluice.preprocessing`).
+"""
+
+import tensorflow as tf  # noqa: F401 (for edits and a regression label)
+
+from sluice import preprocessing as pp
+
+
+def preprocessing_fn(inputs: dict) -> dict:
+    """Raw features -> model features and the label."""
+    outputs = {{}}
+{body}
+    return outputs
+'''
+
+
+def _model_module(rows: int, columns: int) -> str:
+    if rows < 2_000:
+        sizes = {"max_units": 64, "max_layers": 2, "max_trees": 200}
+    elif rows < 50_000:
+        sizes = {"max_units": 128 if columns < 50 else 256, "max_layers": 3, "max_trees": 300}
+    else:
+        sizes = {"max_units": 256, "max_layers": 3, "max_trees": 500}
+    arguments = ", ".join(f"{key}={value}" for key, value in sizes.items())
+    return f'''"""The search space, sized by `sluice init` to {rows} rows and {columns} columns."""
+
+from sluice.standard_model import build_model, declare  # noqa: F401 (build_model: the pipeline's model_fn)
+
+
+def search_space(hp) -> None:
+    declare(hp, {arguments})
+'''
+
+
+def _schema_draft(label: LabelChoice, columns: list[ColumnChoice]) -> str:
+    """Each raw feature's type and presence, for review (`sluice schema freeze` writes a full
+    one from a run's statistics)."""
+    types = {"int": "INT", "float": "FLOAT", "string": "BYTES"}
+    lines = [
+        "# A draft for review, written by `sluice init`. Copied to schema.pbtxt it becomes the",
+        "# reviewed schema; `sluice schema freeze` writes a fuller one from a run's statistics.",
+        'default_environment: "TRAINING"',
+        'default_environment: "SERVING"',
+    ]
+    for c in [c for c in columns if c.kind != "skip"]:
+        presence = "1.0" if not c.missing else "0.0"
+        lines.append(f'feature {{\n  name: "{c.name}"\n  type: {types[c.csv_type]}\n  presence {{\n    min_fraction: {presence}\n  }}\n}}')
+    lines.append(
+        f'feature {{\n  name: "{label.name}"\n  type: {types[label.csv_type]}\n  presence {{\n    min_fraction: 1.0\n  }}\n'
+        '  not_in_environment: "SERVING"\n}'
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _dag_module(name: str, pipelines_dir: Path) -> str:
+    return f'''"""The {name} pipeline as an Airflow DAG (copy or link this file into Airflow's dags folder)."""
+
+from sluice.airflow_dag import build_dag
+from sluice.registry import add_pipelines_dir
+
+add_pipelines_dir({str(pipelines_dir)!r})
+dag = build_dag({name!r})
+
+if __name__ == "__main__":
+    dag.test()
+'''
