@@ -257,7 +257,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
                 "label": label,
                 "positive_label": declaration.positive_label,
                 "task": task,
-                "choose_by": "log_loss",
+                "choose_by": config.tuner.objective,
                 "slices": [spec.model_dump() for spec in config.evaluator.slices],
                 "serving_dir": serving_dir,
                 "objective": config.tuner.objective,

@@ -80,7 +80,7 @@ class TunerConfig(Section):
     max_trials: int = pydantic.Field(6, ge=0)
     max_minutes: float | None = pydantic.Field(None, gt=0)
     trial_steps: int = pydantic.Field(300, ge=1)
-    objective: str = "log_loss"
+    objective: str | None = None  # None: the task's usual one (log loss; RMSE for a regression)
     folds: int = pydantic.Field(1, ge=1)
     workers: int = pydantic.Field(1, ge=1)
     # The families searched (None: every family of the space).
@@ -97,8 +97,9 @@ class TunerConfig(Section):
 
     @pydantic.field_validator("objective")
     @classmethod
-    def _known_metric(cls, objective: str) -> str:
-        objective_direction(objective, "tuner.objective")
+    def _known_metric(cls, objective: str | None) -> str | None:
+        if objective is not None:
+            objective_direction(objective, "tuner.objective")
         return objective
 
 
