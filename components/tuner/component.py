@@ -271,7 +271,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     if not finished:
         raise SearchFailed(f"Tuner: none of {len(trials)} trials finished:\n  {_trial_errors(trials)}")
     best = best_first(finished, params.objective, lambda t: t["score"])[0]
-    with progress.task("tuner: baselines", total=len(BASELINES[params.task]), unit="models") as shown:
+    with progress.task("tuner: baselines", unit="models") as shown:
         baselines = baselines_training.result()
         shown.advance(len(baselines), note="trained beside the search")
     _write_files(output, best["hyperparameters"], trials=trials)
