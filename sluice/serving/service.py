@@ -51,7 +51,7 @@ class ServingOptions:
     """
 
     models: dict[str, Path]
-    max_batch_size: int = 256
+    max_batch_size: int = 1024
     batch_timeout_ms: float = 0.0
     poll_seconds: float = 2.0
     max_instances: int = 10_000
