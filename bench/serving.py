@@ -536,8 +536,9 @@ def _median(values: list[dict], key: str) -> float:
 
 
 def report(plan, results, ceilings, breakdown, swap, args, model, load_before) -> None:
-    print(f"\nmedians of {args.repeats} runs of {args.seconds:g} s (after {args.warmup:g} s warm-up) each; "
-          f"single-row bodies cycle over {DISTINCT_BODIES} adult.test rows")
+    print(f"\nmedians of {args.repeats} runs of {args.seconds:g} s (after {args.warmup:g} s warm-up) each; request bodies "
+          f"cycle over {DISTINCT_BODIES} per row count, from {DISTINCT_BODIES * max(ROWS_PER_REQUEST)} adult.test rows; "
+          f"`sluice serve` {' '.join(args.serve_arg) or 'with its defaults'}")
     print(f"{'':<22} {'target':<7} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>9} {'rows/s':>10} {'gen CPU':>8} {'failed':>7}")
     for label, rows, clients in plan:
         for target in ("bare", "direct", "sluice"):
@@ -558,7 +559,8 @@ def report(plan, results, ceilings, breakdown, swap, args, model, load_before) -
 
     print("\nwhere a request's time goes in the server, outside HTTP (median ms, in the direct process):")
     for rows, steps in breakdown.items():
-        print(f"  {rows:>3} rows: " + ", ".join(f"{name} {ms:.3f}" for name, ms in steps.items()))
+        print(f"  {rows:>3} rows: " + ", ".join(f"{name} {ms:.3f}" for name, ms in steps.items())
+              + f"; the model alone, one caller: {rows / steps['model'] * 1000:.0f} rows/s")
 
     print(f"\npush during load: version {swap['new_version']} copied in (staged as a dot-name, renamed) while 20 clients "
           f"sent single rows; served after {swap['swapped_s']:.1f} s; {swap['requests']} requests, "
