@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed-$(LOCK_HASH)
 
 demo: $(STAMP)
 	$(VENV)/bin/sluice run census
+	@echo "REST: $(VENV)/bin/sluice serve census, then the curl command at the top of README.md"
 
 # The whole suite on two workers (tests reading the shared census run stay on one); the
 # slowest tests are listed at the end so a regression shows.

@@ -356,7 +356,7 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 serves other machines too.")
 @click.option("--port", default=8501, show_default=True, help="Port (TF Serving's REST port by default).")
-@click.option("--max-batch-size", default=256, show_default=True, help="Rows per model call at most.")
+@click.option("--max-batch-size", default=1024, show_default=True, help="Rows per model call at most (a larger request runs alone).")
 @click.option("--batch-timeout-ms", default=0.0, show_default=True, help="How long a model call that is not full waits for more rows.")
 @click.option("--poll-seconds", default=2.0, show_default=True, help="How often model directories are checked for new or removed versions.")
 @click.option("--max-instances", default=10_000, show_default=True, help="Rows per request at most.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import operator
 import struct
+from itertools import repeat
 from typing import Any, Mapping
 
 from sluice.serving.raw_features import InstanceError, RawFeature, encode_instance
@@ -43,12 +44,13 @@ def _field(tag: int, payload: bytes) -> bytes:
 class _Feature:
     """One raw feature: its expected Python types and the map entries of values seen."""
 
-    __slots__ = ("name", "types", "required", "key", "entries", "kind", "getter", "_int_heads")
+    __slots__ = ("name", "types", "allowed", "required", "key", "entries", "kind", "getter", "_int_heads")
 
     def __init__(self, name: str, feature: RawFeature):
         self.name, self.kind, self.required = name, feature.type, feature.required
         self.getter = operator.itemgetter(name)
         self.types = {"int": (int,), "float": (int, float), "string": (str,)}[feature.type]
+        self.allowed = frozenset(self.types if feature.required else (*self.types, type(None)))
         self.key = _field(0x0A, name.encode("utf-8"))
         self.entries: dict[Any, bytes] = {}
         if not feature.required:
@@ -76,13 +78,22 @@ class _Feature:
 
     def column(self, values: list) -> list[bytes] | None:
         """The entries of a column of values, or None when a value needs the slow path."""
-        allowed = self.types if self.required else (*self.types, type(None))
-        if not set(map(type, values)).issubset(allowed):
-            return None
-        entries = list(map(self.entries.get, values))
+        if self.kind == "string":
+            # Only str keys (and None, for an optional feature) are cached, and no value of
+            # another type equals one, so types are checked on the misses alone.
+            try:
+                entries = list(map(self.entries.get, values))
+            except TypeError:  # an unhashable value (a list, an object)
+                return None
+        else:  # True == 1 and 1.0 == 1: a bool or a float would find an int's entry
+            if not self.allowed.issuperset(map(type, values)):
+                return None
+            entries = list(map(self.entries.get, values))
         if None in entries:
             missed = [index for index, entry in enumerate(entries) if entry is None]
             new = dict.fromkeys(values[index] for index in missed)
+            if not self.allowed.issuperset(map(type, new)):
+                return None
             if self.kind == "int" and len(new) > _VECTORIZED_MISSES:
                 if not self._int_entries(new):
                     return None
@@ -170,22 +181,10 @@ class ExampleEncoder:
         Rows are encoded a column at a time (each feature's values looked up together), so
         a 256-row request costs a few loops in C per feature rather than Python per value.
         """
-        if len(rows) > 1 and all(type(row) is dict for row in rows) and all(map(self._known.issuperset, rows)):
-            columns = []
-            for feature in self._plan:
-                try:
-                    values = list(map(feature.getter, rows))
-                except KeyError:  # a row leaves an optional feature out
-                    values = [row.get(feature.name) for row in rows]
-                column = feature.column(values)
-                if column is None:
-                    break
-                columns.append(column)
-            else:
-                bodies = list(map(b"".join, zip(*columns)))
-                if max(map(len, bodies)) < len(_EXAMPLE_HEADS):
-                    heads = _EXAMPLE_HEADS
-                    return [heads[len(body)] + body for body in bodies]
+        if len(rows) > 1 and set(map(type, rows)) == {dict}:
+            encoded = self._encode_columns(rows)
+            if encoded is not None:
+                return encoded
         encode, encoded = self.encode, []
         for index, row in enumerate(rows):
             try:
@@ -195,6 +194,32 @@ class ExampleEncoder:
                 located.feature = error.feature
                 raise located from None
         return encoded
+
+
+    def _encode_columns(self, rows: list[dict]) -> list[bytes] | None:
+        """`encode_all`'s fast path; None when a row needs the slow one (which finds the error)."""
+        keys, found = sum(map(len, rows)), 0
+        columns = []
+        for feature in self._plan:
+            try:
+                values = list(map(feature.getter, rows))
+                found += len(values)
+            except KeyError:  # a row leaves an optional feature out (or a required one: an error)
+                if feature.required:
+                    return None
+                values = list(map(dict.get, rows, repeat(feature.name)))
+                found += sum(map(dict.__contains__, rows, repeat(feature.name)))
+            column = feature.column(values)
+            if column is None:
+                return None
+            columns.append(column)
+        if found != keys:  # a row holds a feature the model does not know
+            return None
+        bodies = list(map(b"".join, zip(*columns)))
+        if max(map(len, bodies)) >= len(_EXAMPLE_HEADS):
+            return None
+        heads = _EXAMPLE_HEADS
+        return [heads[len(body)] + body for body in bodies]
 
 
 def decode_example(serialized: bytes) -> dict[str, Any]:

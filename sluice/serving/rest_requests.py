@@ -63,7 +63,12 @@ def parse_body(body: bytes, verb: str, max_instances: int) -> ParsedRequest:
         raise ClientError(400, "no instances in the request")
     if len(parsed.rows) > max_instances:
         raise ClientError(400, f"{len(parsed.rows)} instances in one request; at most {max_instances}")
-    parsed.rows = [_unwrapped(row, index) for index, row in enumerate(parsed.rows)]
+    try:  # only a one-key object can wrap a b64 tf.Example; most requests hold none
+        wrapped = 1 in map(len, parsed.rows)
+    except TypeError:  # a row without a length (a number): the loop below sees to it
+        wrapped = True
+    if wrapped:
+        parsed.rows = [_unwrapped(row, index) for index, row in enumerate(parsed.rows)]
     return parsed
 
 

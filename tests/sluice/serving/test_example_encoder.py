@@ -55,6 +55,18 @@ def test_a_batch_encoded_column_by_column_equals_encode_instance_row_by_row():
             assert [tf.train.Example.FromString(e) for e in encoded] == [tf.train.Example.FromString(encode_instance(r, FEATURES)) for r in rows]
 
 
+def test_a_batch_with_lists_or_unknown_features_among_its_rows_is_encoded_as_row_by_row():
+    encoder = ExampleEncoder(FEATURES)
+    good = [{"age": 1, "hours": 2.0, "workclass": "Private"}, {"age": 2, "hours": 3.0}]
+    listed = good + [{"age": [3], "hours": [4.0], "workclass": ["Private"]}, {"age": 4, "hours": 5.0, "workclass": None}]
+    assert [tf.train.Example.FromString(e) for e in encoder.encode_all(listed)] == [
+        tf.train.Example.FromString(encode_instance(r, FEATURES)) for r in listed
+    ]
+    for unknown in ({"age": 1, "hours": 2.0, "extra": 1}, {"age": 1, "hours": 2.0, "workclass": "x", "extra": None}):
+        with pytest.raises(InstanceError, match="instance 2: feature 'extra': unknown feature"):
+            encoder.encode_all(good + [unknown])
+
+
 @pytest.mark.parametrize("row, words", [
     ({"hours": 1.0}, "feature 'age': missing"),
     ({"age": True, "hours": 1.0}, "True is not an integer"),
