@@ -121,9 +121,7 @@ def describe(type_name: str, properties: Mapping[str, Any], uri: str, files: Map
     elif type_name == "DataValidation":
         details.update({key: properties.get(key) for key in ("blocking", "warnings") if key in properties})
     elif type_name == PUSH_TYPE:
-        details.update({key: properties.get(key) for key in ("pushed", "version", "pushed_to", "model", "accuracy", "min_accuracy", "reason") if key in properties})
-        if isinstance(properties.get("accuracy"), (int, float)) and isinstance(properties.get("min_accuracy"), (int, float)):
-            details["blessed"] = properties["accuracy"] >= properties["min_accuracy"]
+        details.update({key: properties.get(key) for key in ("pushed", "blessed", "version", "pushed_to", "model", "accuracy", "reason") if key in properties})
     return details
 
 

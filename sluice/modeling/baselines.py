@@ -33,13 +33,19 @@ def constant(values: Mapping, features: ModelFeatures, seed: int):
             self.bias = self.add_weight(shape=(width,), initializer="zeros", name="bias")
 
         def call(self, any_feature):
-            rows = keras.ops.reshape(keras.ops.cast(any_feature, "float32"), (-1, 1))
-            return keras.ops.zeros_like(rows) + self.bias
+            return keras.ops.expand_dims(self.bias, 0)  # [1, width]: one row, whatever the batch
+
+    class EveryRow(keras.layers.Layer):
+        # The head's output of the one row, copied to each row: computed once, so every row
+        # gets the very same number (a head applied to a batch may round its rows apart).
+        def call(self, one_row, any_feature):
+            return keras.ops.broadcast_to(one_row, (keras.ops.shape(any_feature)[0], width))
 
     inputs = families.model_inputs(features)
-    logit = Intercept(name="intercept")(next(iter(inputs.values())))
+    any_feature = next(iter(inputs.values()))
+    one_row = families.head(Intercept(name="intercept")(any_feature), features)
     name = "mean" if features.task == "regression" else "majority_class"
-    model = keras.Model(inputs=inputs, outputs=families.head(logit, features), name=name)
+    model = keras.Model(inputs=inputs, outputs=EveryRow(name="every_row")(one_row, any_feature), name=name)
     return families.compile_for(model, features.task, learning_rate=0.05)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from bench.library_patches import BUDGET, SAMPLE, compare_artifacts, run_census
 
-UNTIL_TRANSFORM = ["example_gen", "statistics_gen", "schema_gen", "example_validator", "transform"]
+UNTIL_TRANSFORM = ["example_gen", "statistics_gen", "schema_gen", "example_validator", "skew_validator", "transform"]
 
 
 @pytest.mark.beam
