@@ -45,8 +45,16 @@ def search_space(hp) -> None:
     declare(hp)
 
 
-def build_model(values: Mapping, features: ModelFeatures, seed: int):
-    """The model of one point of the space (`values`: hyperparameter name -> value)."""
+def build_model(
+    values: Mapping, features: ModelFeatures, seed: int, *, wide: tuple[str, ...] | None = None, not_for_forests: tuple[str, ...] = ()
+):
+    """The model of one point of the space (`values`: hyperparameter name -> value).
+
+    Args:
+        wide: the id features of Wide & Deep's wide part (default: every id feature).
+        not_for_forests: features the forests leave out (e.g. hashed crosses, which a tree
+            finds for itself by splitting on the categories).
+    """
     family = values["family"]
     if family == "linear":
         return families.linear(features, learning_rate=values["learning_rate"])
@@ -54,10 +62,11 @@ def build_model(values: Mapping, features: ModelFeatures, seed: int):
     if family == "dnn":
         return families.dnn(features, **network)
     if family == "wide_deep":
-        return families.wide_deep(features, wide=tuple(features.categorical), **network)
+        return families.wide_deep(features, wide=tuple(features.categorical) if wide is None else wide, **network)
+    forest_features = features.without(*not_for_forests)
     if family == "gradient_boosted_trees":
         return families.gradient_boosted_trees(
-            features,
+            forest_features,
             num_trees=values["gbt_num_trees"],
             max_depth=values["gbt_max_depth"],
             shrinkage=values["gbt_shrinkage"],
@@ -67,6 +76,6 @@ def build_model(values: Mapping, features: ModelFeatures, seed: int):
         )
     if family == "random_forest":
         return families.random_forest(
-            features, num_trees=values["rf_num_trees"], max_depth=values["rf_max_depth"], min_examples=values["min_examples"], seed=seed
+            forest_features, num_trees=values["rf_num_trees"], max_depth=values["rf_max_depth"], min_examples=values["min_examples"], seed=seed
         )
     raise ValueError(f"unknown family {family!r} (one of {FAMILIES})")

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Mapping
 
 from pipelines.census.features import CATEGORICAL_FEATURE_KEYS
-from sluice.modeling import families
+from sluice import standard_model
 from sluice.modeling.features import ModelFeatures
+from sluice.standard_model import FAMILIES, FORESTS, NETWORKS
 
-FAMILIES = ("linear", "dnn", "wide_deep", "gradient_boosted_trees", "random_forest")
-NETWORKS = ["dnn", "wide_deep"]
-FORESTS = ["gradient_boosted_trees", "random_forest"]
 CROSSES = ("education_x_occupation", "country_x_occupation")
 # Wide part of Wide & Deep: every id feature, the age buckets and the hashed crosses.
 WIDE = (*CATEGORICAL_FEATURE_KEYS, "age_bucket", *CROSSES)
@@ -45,29 +43,6 @@ def search_space(hp) -> None:
 
 def build_model(values: Mapping, features: ModelFeatures, seed: int):
     """The model of one point of the space (`values`: hyperparameter name -> value)."""
-    family = values["family"]
-    if family == "linear":
-        return families.linear(features, learning_rate=values["learning_rate"])
-    network = {name: values[name] for name in ("units", "layers", "embedding_dim", "dropout", "learning_rate") if name in values}
-    if family == "dnn":
-        return families.dnn(features, **network)
-    if family == "wide_deep":
-        return families.wide_deep(features, wide=WIDE, **network)
     # Trees find interactions by splitting on the categories themselves; the hashed crosses
     # (1,000 ids each) serve the linear part, and cost a forest six times the training time.
-    forest_features = features.without(*CROSSES)
-    if family == "gradient_boosted_trees":
-        return families.gradient_boosted_trees(
-            forest_features,
-            num_trees=values["gbt_num_trees"],
-            max_depth=values["gbt_max_depth"],
-            shrinkage=values["gbt_shrinkage"],
-            subsample=values["gbt_subsample"],
-            min_examples=values["min_examples"],
-            seed=seed,
-        )
-    if family == "random_forest":
-        return families.random_forest(
-            forest_features, num_trees=values["rf_num_trees"], max_depth=values["rf_max_depth"], min_examples=values["min_examples"], seed=seed
-        )
-    raise ValueError(f"census model: unknown family {family!r} (one of {FAMILIES})")
+    return standard_model.build_model(values, features, seed, wide=WIDE, not_for_forests=CROSSES)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from sluice.data.varints import varints
 from sluice.beam.tfrecords import masked_crc32c, tfrecord_frames
 
 _MAX_KEY_BYTES = 100  # keeps every length inside an entry to one varint byte
@@ -34,21 +35,6 @@ def _varint(number: int) -> bytes:
         out.append(byte | (0x80 if number else 0))
         if not number:
             return bytes(out)
-
-
-def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Protobuf varints of int64s (negatives as 10-byte two's complement):
-    (bytes [n, width], lengths [n])."""
-    remaining = values.astype(np.int64).view(np.uint64).copy()
-    columns, lengths = [], np.ones(len(values), np.int64)
-    while True:
-        byte = (remaining & np.uint64(0x7F)).astype(np.uint8)
-        remaining >>= np.uint64(7)
-        more = remaining != 0
-        columns.append(byte | (more.astype(np.uint8) << 7))
-        if not more.any():
-            return np.stack(columns, axis=1), lengths
-        lengths += more
 
 
 def _one_value_columns(batch: pa.RecordBatch) -> list[tuple[bytes, np.ndarray]] | None:
@@ -90,7 +76,7 @@ def _entry(key: bytes, values: np.ndarray) -> _Layout:
         floats = values.astype("<f4").view(np.uint8).reshape(rows, 4)
         return _Layout(prefix + bytes(4), [(len(prefix), floats)], np.full(rows, len(prefix) + 4))
     # entry{ key, value: Feature{ int64_list: Int64List{ packed [varint v] } } }: 1 to 10 bytes
-    digits, digit_count = _varints(values)
+    digits, digit_count = varints(values)
     count = digit_count.astype(np.uint8)[:, None]
     template = b"\x0a\x00\x0a" + bytes([size]) + key + b"\x12\x00\x1a\x00\x0a\x00" + bytes(digits.shape[1])
     varying = [(1, count + size + 8), (size + 5, count + 4), (size + 7, count + 2), (size + 9, count), (size + 10, digits)]
@@ -117,7 +103,7 @@ def encode_framed_examples(batch: pa.RecordBatch, encoder) -> bytes:
 def _framed_rows(columns: list[tuple[bytes, np.ndarray]]) -> bytes:
     rows = len(columns[0][1])
     entries = [_entry(key, values) for key, values in columns]
-    size_digits, size_count = _varints(sum(entry.sizes for entry in entries))
+    size_digits, size_count = varints(sum(entry.sizes for entry in entries))
     head = _Layout(b"\x0a" + bytes(size_digits.shape[1]), [(1, size_digits)], size_count + 1)  # Example{ features }
 
     # One row of `framed` per record: 12 header bytes, the example's parts (each padded

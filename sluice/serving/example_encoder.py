@@ -18,6 +18,7 @@ import struct
 from itertools import repeat
 from typing import Any, Mapping
 
+from sluice.data.varints import varints
 from sluice.serving.raw_features import InstanceError, RawFeature, encode_instance
 
 _CACHE_LIMIT = 4096  # distinct values cached per feature (continuous features would grow without bound)
@@ -114,7 +115,7 @@ class _Feature:
             numbers = np.array(list(new), dtype=np.int64)
         except OverflowError:
             return False
-        digits, lengths = _varints(numbers)
+        digits, lengths = varints(numbers)
         width, raw, heads = digits.shape[1], digits.tobytes(), self._int_heads
         room = _CACHE_LIMIT - len(self.entries)
         for position, (value, length) in enumerate(zip(new, lengths.tolist())):
@@ -123,22 +124,6 @@ class _Feature:
         if room > 0:
             self.entries.update(zip(list(new)[:room], list(new.values())[:room]))
         return True
-
-
-def _varints(values):
-    """Protobuf varints of int64s (negatives as ten-byte two's complement): (bytes [n, width], lengths [n])."""
-    import numpy as np
-
-    remaining = values.view(np.uint64).copy()
-    columns, lengths = [], np.ones(len(values), np.int64)
-    while True:
-        byte = (remaining & np.uint64(0x7F)).astype(np.uint8)
-        remaining >>= np.uint64(7)
-        more = remaining != 0
-        columns.append(byte | (more.astype(np.uint8) << 7))
-        if not more.any():
-            return np.stack(columns, axis=1), lengths
-        lengths += more
 
 
 # Example{features: Features{...}} = 0x0A, the varint of the Features' size, the entries.
