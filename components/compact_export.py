@@ -123,14 +123,20 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         return
     import tensorflow as tf
 
-    from sluice.modeling.compact import FORMS, NotConvertible, TfliteModel, convert, size_on_disk
+    from sluice.modeling.compact import FOREST_REASON, FORMS, NotConvertible, TfliteModel, convert, size_on_disk
     from sluice.modeling.export import load_serving_model
+    from sluice.modeling.families import FOREST_FAMILIES
 
     trainer, transform = inputs["model"], inputs["transform"]
     model = Model.of(trainer)
-    batches, labels = read_split(transform, params.split, params.label, params.batch_size)
-    forms, not_converted = [], []
+    forms, not_converted, split = [], [], {}
     for name, families in families_of(model).items():
+        if set(families) & set(FOREST_FAMILIES):
+            not_converted.append({"model": name, "families": families, "reason": FOREST_REASON})
+            continue
+        if not split:
+            split["batches"], split["labels"] = read_split(transform, params.split, params.label, params.batch_size)
+        batches, labels = split["batches"], split["labels"]
         directory = model.exported()[name]
         saved_model = load_serving_model(trainer.file(directory))
         try:

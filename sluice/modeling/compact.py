@@ -54,6 +54,15 @@ def convert(saved_model, form: str) -> bytes:
         raise NotConvertible(converter_reason(str(error))) from None
 
 
+# What the converter answers for a model part with a decision forest inside (TF-DF runs
+# inference in its own ops, neither TFLite builtins nor Flex ops); a test holds the
+# converter to it, so CompactExport can say it without a conversion that is bound to fail.
+FOREST_REASON = (
+    "TFLite has no kernel for TensorFlow Decision Forests' inference ops "
+    "SimpleMLCreateModelResource, SimpleMLInferenceOpWithHandle (ERROR_NEEDS_CUSTOM_OPS)"
+)
+
+
 def converter_reason(message: str) -> str:
     """One line from a ConverterError's message: the ops TFLite lacks and the error code."""
     ops = re.search(r"^(?:Custom|Flex) ops: (.+)$", message, re.MULTILINE)
