@@ -20,21 +20,12 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
-from sluice.data.varints import varints
+from sluice.data.varints import varint, varints
 from sluice.beam.tfrecords import masked_crc32c, tfrecord_frames
 
 _MAX_KEY_BYTES = 100  # keeps every length inside an entry to one varint byte
 _LIST_TYPES = (pa.types.is_list, pa.types.is_large_list)
 _CHUNK_BYTES = 8 << 20  # rows encoded together, at most about this many bytes
-
-
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, number = number & 0x7F, number >> 7
-        out.append(byte | (0x80 if number else 0))
-        if not number:
-            return bytes(out)
 
 
 def _one_value_columns(batch: pa.RecordBatch) -> list[tuple[bytes, np.ndarray]] | None:
@@ -72,7 +63,7 @@ def _entry(key: bytes, values: np.ndarray) -> _Layout:
     rows, size = len(values), len(key)
     if values.dtype == np.float32:
         # entry{ key, value: Feature{ float_list: FloatList{ packed [v] } } }
-        prefix = b"\x0a" + _varint(size + 12) + b"\x0a" + bytes([size]) + key + b"\x12\x08\x12\x06\x0a\x04"
+        prefix = b"\x0a" + varint(size + 12) + b"\x0a" + bytes([size]) + key + b"\x12\x08\x12\x06\x0a\x04"
         floats = values.astype("<f4").view(np.uint8).reshape(rows, 4)
         return _Layout(prefix + bytes(4), [(len(prefix), floats)], np.full(rows, len(prefix) + 4))
     # entry{ key, value: Feature{ int64_list: Int64List{ packed [varint v] } } }: 1 to 10 bytes

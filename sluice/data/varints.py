@@ -1,8 +1,19 @@
-"""Protobuf varints of a whole column of integers at once (numpy), for writing tf.Examples by hand."""
+"""Protobuf varints, of one integer or of a whole column at once (numpy), for writing tf.Examples by hand."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def varint(number: int) -> bytes:
+    """The protobuf varint of one int64 (a negative one as ten-byte two's complement)."""
+    number &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte, number = number & 0x7F, number >> 7
+        out.append(byte | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
 
 
 def varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ import struct
 from itertools import repeat
 from typing import Any, Mapping
 
-from sluice.data.varints import varints
+from sluice.data.varints import varint, varints
 from sluice.serving.raw_features import InstanceError, RawFeature, encode_instance
 
 _CACHE_LIMIT = 4096  # distinct values cached per feature (continuous features would grow without bound)
@@ -27,19 +27,9 @@ _VECTORIZED_MISSES = 32  # uncached ints in one column above which numpy encodes
 _FLOAT32_MAX = 3.4028234663852886e38
 
 
-def _varint(number: int) -> bytes:
-    number &= (1 << 64) - 1  # negative int64s as ten-byte two's complement
-    out = bytearray()
-    while True:
-        byte, number = number & 0x7F, number >> 7
-        out.append(byte | (0x80 if number else 0))
-        if not number:
-            return bytes(out)
-
-
 def _field(tag: int, payload: bytes) -> bytes:
     """A length-delimited protobuf field."""
-    return bytes([tag]) + _varint(len(payload)) + payload
+    return bytes([tag]) + varint(len(payload)) + payload
 
 
 class _Feature:
@@ -65,7 +55,7 @@ class _Feature:
         if self.kind == "int":
             if not -(2**63) <= value < 2**63:
                 return None
-            digits = bytes((value,)) if 0 <= value < 0x80 else _varint(value)
+            digits = bytes((value,)) if 0 <= value < 0x80 else varint(value)
             entry = self._int_heads[len(digits)] + digits
         elif self.kind == "float":
             if not (math.isfinite(value) and abs(value) <= _FLOAT32_MAX):
