@@ -26,7 +26,8 @@ def test_models_come_from_the_pipeline_the_model_dirs_and_a_models_config(tmp_pa
     config = tmp_path / "models.config"
     config.write_text(MODELS_CONFIG)
     assert read_models_config(config) == {"census": Path("/models/census"), "churn": Path("/models/churn")}
-    assert resolve_models("/home/serving", "census", ["extra=/x"], None) == {"census": Path("/home/serving/census"), "extra": Path("/x")}
+    serving, extra = tmp_path / "serving", tmp_path / "x"
+    assert resolve_models(str(serving), "census", [f"extra={extra}"], None) == {"census": serving / "census", "extra": extra}
     assert resolve_models(None, None, [], str(config))["churn"] == Path("/models/churn")
 
 
@@ -37,6 +38,6 @@ def test_models_come_from_the_pipeline_the_model_dirs_and_a_models_config(tmp_pa
     (None, ["a=/x", "a=/y"], "given twice"),
     ("census", ["census=/y"], "given twice"),
 ])
-def test_a_bad_model_list_is_refused_with_its_reason(pipeline, model_dirs, words):
+def test_a_bad_model_list_is_refused_with_its_reason(pipeline, model_dirs, words, tmp_path):
     with pytest.raises(SluiceError, match=words):
-        resolve_models("/home/serving", pipeline, model_dirs, None)
+        resolve_models(str(tmp_path / "serving"), pipeline, model_dirs, None)
