@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from sluice.validation.findings import Finding, feature_statistics
+from sluice.validation.findings import Finding, feature_statistics, raised_note
 
 NOISE_LEVEL = 1e-6
 MEASURE = "L-infinity distance"
@@ -71,24 +71,9 @@ def category_shift_findings(
             threshold = max(thresholds[name], noise_allowance(pooled, n, m))
             judged.append((abs(p - q) - threshold, value, (p, q), threshold))
         _, value, (p, q), threshold = max(judged)
-        distance = abs(p - q)
-        raised = f", raised from {thresholds[name]:g} for {n:.0f} and {m:.0f} values" if threshold > thresholds[name] else ""
-        over = distance > threshold
-        findings.append(
-            Finding(
-                check,
-                split,
-                name,
-                "over threshold" if over else "within threshold",
-                f"{MEASURE} {distance:.4f} at {value!r} ({p:.1%} in {compared_with}, {q:.1%} here; "
-                f"threshold {threshold:.4g}{raised})",
-                blocking=over and name not in warn,
-                measure=MEASURE,
-                value=distance,
-                threshold=threshold,
-                compared_with=compared_with,
-            )
-        )
+        raised = raised_note(thresholds[name], threshold, n, m)
+        detail = f" at {value!r} ({p:.1%} in {compared_with}, {q:.1%} here; threshold {threshold:.4g}{raised})"
+        findings.append(Finding.measured(check, split, name, MEASURE, abs(p - q), threshold, detail, warn, compared_with))
     return findings
 
 

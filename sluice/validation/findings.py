@@ -52,6 +52,32 @@ class Finding:
             )
         return f"{where}: {self.kind}: {self.description}"
 
+    @classmethod
+    def measured(
+        cls, check: str, split: str, feature: str, measure: str, value: float, threshold: float, detail: str,
+        warn: Iterable[str], compared_with: str,
+    ) -> Finding:
+        """A skew or drift measurement, blocking when over its threshold (unless the feature
+        only warns); `detail` follows "<measure> <value>" in the description."""
+        over = value > threshold
+        return cls(
+            check,
+            split,
+            feature,
+            "over threshold" if over else "within threshold",
+            f"{measure} {value:.4f}{detail}",
+            blocking=over and feature not in warn,
+            measure=measure,
+            value=float(value),
+            threshold=float(threshold),
+            compared_with=compared_with,
+        )
+
+
+def raised_note(schema_threshold: float, threshold: float, n: float, m: float) -> str:
+    """", raised from 0.1 for 300 and 30 values" when a small sample raised the schema's threshold."""
+    return f", raised from {schema_threshold:g} for {n:.0f} and {m:.0f} values" if threshold > schema_threshold else ""
+
 
 def schema_config_errors(schema) -> list[str]:
     """Skew/drift comparators that can never fire, one message each.
@@ -165,21 +191,9 @@ def comparison_findings(
         measurements = info.skew_measurements if check == "skew" else info.drift_measurements
         for m in measurements:
             name = anomalies_pb2.DriftSkewInfo.Measurement.Type.Name(m.type)
-            over = m.value > m.threshold
-            findings.append(
-                Finding(
-                    check,
-                    split,
-                    feature,
-                    "over threshold" if over else "within threshold",
-                    f"{MEASURE_NAMES.get(name, name)} {m.value:.4f} (threshold {m.threshold:g})",
-                    blocking=over and feature not in warn,
-                    measure=MEASURE_NAMES.get(name, name),
-                    value=float(m.value),
-                    threshold=float(m.threshold),
-                    compared_with=compared_with,
-                )
-            )
+            measure = MEASURE_NAMES.get(name, name)
+            detail = f" (threshold {m.threshold:g})"
+            findings.append(Finding.measured(check, split, feature, measure, m.value, m.threshold, detail, warn, compared_with))
     return findings
 
 

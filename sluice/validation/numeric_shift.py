@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from sluice.validation.findings import Finding, feature_statistics
+from sluice.validation.findings import Finding, feature_statistics, raised_note
 
 QUANTILE_BUCKETS = 10
 NOISE_LEVEL = 1e-6
@@ -130,20 +130,6 @@ def numeric_shift_findings(
         n = base_stats.num_stats.common_stats.num_non_missing
         m = other_stats.num_stats.common_stats.num_non_missing
         threshold = max(thresholds[name], noise_threshold(n, m, len(edges) + 1))
-        raised = f", raised from {thresholds[name]:g} for {n} and {m} values" if threshold > thresholds[name] else ""
-        over = value > threshold
-        findings.append(
-            Finding(
-                check,
-                split,
-                name,
-                "over threshold" if over else "within threshold",
-                f"{MEASURE} {value:.4f} on {len(edges) + 1} training quantile buckets (threshold {threshold:.4g}{raised})",
-                blocking=over and name not in warn,
-                measure=MEASURE,
-                value=value,
-                threshold=threshold,
-                compared_with=compared_with,
-            )
-        )
+        detail = f" on {len(edges) + 1} training quantile buckets (threshold {threshold:.4g}{raised_note(thresholds[name], threshold, n, m)})"
+        findings.append(Finding.measured(check, split, name, MEASURE, value, threshold, detail, warn, compared_with))
     return findings
