@@ -213,9 +213,9 @@ def _print_predictions(module, model_dir: str, csv_file: str, rows: int) -> None
         click.echo(f"  {p.describe(module.LABEL_KEY, getattr(module, 'POSITIVE_LABEL', None))}{actual}")
 
 
-@main.command("predict", help="Score raw CSV rows with the latest pushed model of PIPELINE.")
+@main.command("predict", help="Score raw CSV (or Parquet) rows with the latest pushed model of PIPELINE.")
 @click.argument("pipeline")
-@click.option("--csv", "csv_file", default=None, help="CSV file in the pipeline's raw format (default: its held-out test file).")
+@click.option("--csv", "csv_file", default=None, help="CSV (or Parquet) file in the pipeline's raw format (default: its held-out test file).")
 @click.option("--rows", default=5, show_default=True, help="How many rows to score.")
 @home_option
 @verbose_option

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sluice.data.parquet_rows import is_parquet
 from sluice.errors import SluiceError
 
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?")
@@ -61,7 +62,7 @@ def read_table(path: str | Path) -> Table:
     if not path.is_file():
         raise InferenceError(f"{path}: no such file")
     try:
-        if path.suffix == ".parquet":
+        if is_parquet(str(path)):
             frame = pd.read_parquet(path)
             frame = frame.astype(object).where(frame.notna(), None)
             frame = frame.apply(lambda column: column.map(lambda v: None if v is None else str(v)))

@@ -42,7 +42,7 @@ def init_pipeline(name: str, data: str, label: str, task: str = "auto", director
     if not any(c.kind != "skip" for c in columns):
         raise SluiceError(f"{table.path}: no column besides the label can be a feature")
     target.mkdir(parents=True, exist_ok=True)
-    data_file = _csv_of(table, target) if table.parquet else table.path.resolve()
+    data_file = table.path.resolve()  # CSV or Parquet: ExampleGen reads either
     rows = len(table.frame)
     files = {
         "__init__.py": "",
@@ -57,19 +57,12 @@ def init_pipeline(name: str, data: str, label: str, task: str = "auto", director
     return Scaffold(target, label_choice, columns, rows, data_file)
 
 
-def _csv_of(table: Table, target: Path) -> Path:
-    """A Parquet file as a CSV with a header (ExampleGen reads CSV and TFRecord)."""
-    path = target / "data" / f"{table.path.stem}.csv"
-    path.parent.mkdir(exist_ok=True)
-    table.frame.fillna("").to_csv(path, index=False)
-    return path
-
-
 def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, columns, rows: int) -> str:
     read = {c.name: c.csv_type for c in columns if c.kind != "skip"}
     read[label.name] = label.csv_type
     missing = list(dict.fromkeys(["", *table.missing_values]))
-    csv = {"header": True, "delimiter": "," if table.parquet else table.delimiter, "missing_values": missing}
+    # A Parquet file's columns are found by name; only the missing-value markers apply to it.
+    csv = {"missing_values": missing} if table.parquet else {"header": True, "delimiter": table.delimiter, "missing_values": missing}
     batch = max(16, min(256, rows // 20))
     train_steps = max(200, min(2000, 10 * rows // batch))
     settings = {

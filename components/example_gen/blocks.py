@@ -1,4 +1,4 @@
-"""CSV files in blocks of rows, parsed column-wise: the fast core of ExampleGen.
+"""CSV (and Parquet) files in blocks of rows, parsed column-wise: the fast core of ExampleGen.
 
 A file is cut into blocks of whole rows (a quoted field never straddles two blocks). A
 block whose lines are plain (no quotes, no empty field) is parsed by pyarrow's CSV reader
@@ -8,6 +8,10 @@ problem. Both paths end in the same typed Arrow table, so the split of a row and
 bytes of its tf.Example never depend on the path taken.
 
 Rows are numbered as a text editor numbers lines: 1 is the file's first line.
+
+A Parquet file is read in batches of records (`ParquetBlock`), typed by
+`sluice.data.parquet_rows` as the CSV path types the same values; its rows are numbered
+from 1, the file's first record.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sluice.data import parquet_rows
 from sluice.data.feature_lists import as_feature_lists
+from sluice.data.parquet_rows import ARROW_TYPES as _ARROW_TYPES
 from sluice.data.rows import CsvFormat, RowError, read_rows, typed_values
 
 BLOCK_ROWS = 50_000
-_ARROW_TYPES = {"int": pa.int64(), "float": pa.float32(), "string": pa.binary()}
 _SEPARATOR = re.compile(rb"[ \t]*,[ \t]*")
 _EDGES = re.compile(rb"^[ \t]+|[ \t]+$", re.MULTILINE)
 
@@ -168,6 +173,35 @@ def _parse_row_by_row(block: Block, fmt: CsvFormat) -> ParsedBlock:
         numbers.append(row)
     table = pa.table({name: pa.array(values, type=_ARROW_TYPES[fmt.columns[name]]) for name, values in columns.items()})
     return ParsedBlock(table, np.asarray(numbers, dtype=np.int64), rejects)
+
+
+@dataclasses.dataclass(frozen=True)
+class ParquetBlock:
+    """Consecutive records of a Parquet file, from row `first_row` (1 = the file's first record)."""
+
+    file: str
+    index: int
+    first_row: int
+    table: pa.Table
+
+
+def read_parquet_blocks(handle: IO[bytes], file: str, columns: Sequence[str] | None = None, block_rows: int = BLOCK_ROWS) -> Iterator[ParquetBlock]:
+    """Yields the file's records in blocks, a batch read at a time (`columns`: only those; None: all)."""
+    first_row = 1
+    for index, table in enumerate(parquet_rows.read_batches(handle, list(columns) if columns else None, block_rows)):
+        yield ParquetBlock(file, index, first_row, table)
+        first_row += table.num_rows
+
+
+def parse_parquet_block(block: ParquetBlock, fmt: CsvFormat) -> ParsedBlock:
+    """The block's records typed as `fmt` says, each refused value named by file, row and column."""
+    return ParsedBlock(*parquet_rows.typed_table(block.table, fmt, block.file, block.first_row))
+
+
+def parquet_raw_row_keys(block: ParquetBlock, row_numbers: np.ndarray) -> pa.Array:
+    """Each row's record as a CSV line (`parquet_rows.raw_row_keys`): what `raw_row_keys` is to a CSV row."""
+    keys = parquet_rows.raw_row_keys(block.table)
+    return keys.take(pa.array(row_numbers - block.first_row))
 
 
 @dataclasses.dataclass(frozen=True)

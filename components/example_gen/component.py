@@ -1,4 +1,4 @@
-"""ExampleGen: CSV (or TFRecord) files -> TFRecord files of tf.Example, one directory per split.
+"""ExampleGen: CSV, Parquet (or TFRecord) files -> TFRecord files of tf.Example, one directory per split.
 
 A Beam job: each source file is cut into blocks of rows (`blocks.py`), streamed (memory
 stays bounded by a few blocks; files, not blocks, are spread over workers, so shard big
@@ -17,6 +17,13 @@ Every source file is a span: each split records, per file, its rows, its shards 
 key (a digest of the file's bytes, its split percentages and the CSV format), so
 Transform can analyze spans apart and reuse its analysis of a span it has seen before.
 
+Parquet sources (.parquet, .parq) are read a batch of records at a time and typed as the
+CSV path types the same values (`sluice.data.parquet_rows`): columns by name, rows
+numbered from 1 (the first record), a record's raw row (its default split key) the line
+a CSV writer writes for it, so a Parquet file and the equivalent CSV split alike. A file
+lacking a declared column, or holding one that cannot be its kind, fails the run before
+any row is read.
+
 TFRecord sources (.tfrecord, .tfrecord.gz) are taken as serialized tf.Example, untyped,
 so TFDV can report a type change instead of ExampleGen rejecting it.
 """
@@ -34,18 +41,23 @@ import pyarrow as pa
 
 from components.example_gen.artifact import Examples, ExampleSplit, RowAccounting, Span
 from components.example_gen.blocks import (
+    ParquetBlock,
     RecordBlock,
     arrow_schema,
     check_records,
     encode_examples,
+    parquet_raw_row_keys,
     parse_block,
+    parse_parquet_block,
     read_blocks,
+    read_parquet_blocks,
     read_record_blocks,
     raw_row_keys,
     row_keys,
     split_indices,
     stratified_split_indices,
 )
+from sluice.data.parquet_rows import check_columns, is_parquet
 from sluice.data.rows import BadInputError, CsvFormat, RowError, is_tfrecord
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
@@ -62,10 +74,12 @@ class Params:
     """ExampleGen's parameters.
 
     Args:
-        sources: each {"pattern": glob of CSV files (.gz read as gzip) or of TFRecord
-            files of tf.Example, "splits": {name: percent}, optionally "span": the span
+        sources: each {"pattern": glob of CSV files (.gz read as gzip), of Parquet files
+            (.parquet, .parq) or of TFRecord files of tf.Example, "splits": {name: percent}, optionally "span": the span
             number its files are (see sluice.spans), recorded with each file}.
-        format: a CsvFormat as a dict: columns, header, comment_prefix, missing_values, strip_suffixes.
+        format: a CsvFormat as a dict: columns, header, comment_prefix, missing_values,
+            strip_suffixes (a Parquet file's columns are found by name; its text values
+            follow missing_values and strip_suffixes).
         max_reject_fraction: the share of rows that may be rejected before the run fails.
         num_shards: output files per split; 0 lets the runner decide.
         split_key: the columns whose values decide a row's split (None: the row as read,
@@ -108,13 +122,24 @@ def _matched_files(pattern: str, span: int | None = None) -> list[str]:
     return files
 
 
-def _read_source(source: tuple[int, str, Mapping[str, int]], fmt: CsvFormat):
-    """(file index, path, splits) -> (file index, splits, Block | RecordBlock | RowError)."""
+def _check_parquet_columns(path: str, fmt: CsvFormat) -> None:
+    """Fails the run on a Parquet file that lacks a declared column (its footer only is read)."""
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as handle:
+        check_columns(pq.read_schema(handle), fmt, path)
+
+
+def _read_source(source: tuple[int, str, Mapping[str, int]], fmt: CsvFormat, parquet_columns: Sequence[str] | None):
+    """(file index, path, splits) -> (file index, splits, Block | ParquetBlock | RecordBlock | RowError)."""
     from apache_beam.io.filesystems import FileSystems
 
     index, path, splits = source
     if is_tfrecord(path):
         items = read_record_blocks(path)
+    elif is_parquet(path):
+        items = read_parquet_blocks(FileSystems.open(path), path, parquet_columns)
     else:
         handle = FileSystems.open(path)
         items = read_blocks(handle, path, fmt)
@@ -162,8 +187,12 @@ class _WriteBlock:
     def _write_rows(self, file_index: int, splits, block):
         import pyarrow.parquet as pq
 
-        parsed = parse_block(block, self.fmt)
-        keys = row_keys(parsed.table.select(self.split_key)) if self.split_key else raw_row_keys(block, parsed.line_numbers)
+        parquet = isinstance(block, ParquetBlock)
+        parsed = parse_parquet_block(block, self.fmt) if parquet else parse_block(block, self.fmt)
+        if self.split_key:
+            keys = row_keys(parsed.table.select(self.split_key))
+        else:
+            keys = (parquet_raw_row_keys if parquet else raw_row_keys)(block, parsed.line_numbers)
         if self.stratify_by:
             chosen = stratified_split_indices(keys, parsed.table[self.stratify_by].to_pylist(), splits)
         else:
@@ -208,12 +237,17 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     sourced = [(path, dict(s["splits"]), s.get("span")) for s in params.sources for path in _matched_files(s["pattern"], s.get("span"))]
     files = [(path, splits) for path, splits, _ in sourced]
     columnar = not any(is_tfrecord(path) for path, _ in files)
+    for path, _ in files:
+        if is_parquet(path):
+            _check_parquet_columns(path, fmt)
+    # The raw row (the default split key) is every column of the file; a split key needs only the declared ones.
+    parquet_columns = list(fmt.columns) if params.split_key else None
 
     pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tfx_bsl.coders.example_coder"])
     _ = (
         pipeline
         | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])
-        | "ReadBlocks" >> beam.FlatMap(_read_source, fmt)
+        | "ReadBlocks" >> beam.FlatMap(_read_source, fmt, parquet_columns)
         | "ParseSplitWrite" >> beam.FlatMap(_WriteBlock(str(output.path), fmt, split_names, params.split_key, params.stratify_by))
         | "FormatRejects" >> beam.Map(lambda error: json.dumps(dataclasses.asdict(error)))
         | "WriteRejects" >> beam.io.WriteToText(output.file(_REJECTS_DIR, "rejects"), file_name_suffix=".jsonl")

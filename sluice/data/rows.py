@@ -146,17 +146,31 @@ def typed_values(row: Row, fmt: CsvFormat) -> dict[str, Value] | RowError:
     """Converts a row's fields to their declared types; missing values are left out."""
     values: dict[str, Value] = {}
     for (name, kind), text in zip(fmt.columns.items(), row.fields):
-        if text in fmt.missing_values or (text == "" and kind != "string"):
-            continue
-        suffix = fmt.strip_suffixes.get(name)
-        if suffix and text.endswith(suffix):
-            text = text[: -len(suffix)]
         try:
-            values[name] = int(text) if kind == "int" else float(text) if kind == "float" else text
-        except ValueError:
-            noun = "an integer" if kind == "int" else "a number"
-            return RowError(row.file, row.row, name, f"{text!r} is not {noun}")
+            value = typed_value(text, name, kind, fmt)
+        except ValueError as error:
+            return RowError(row.file, row.row, name, str(error))
+        if value is not None:
+            values[name] = value
     return values
+
+
+def typed_value(text: str, name: str, kind: str, fmt: CsvFormat) -> Value | None:
+    """One field's stripped text as its column's type; None when it is a missing value.
+
+    Raises:
+        ValueError: the text is not of the type; the message says so, e.g. "'x' is not an integer".
+    """
+    if text in fmt.missing_values or (text == "" and kind != "string"):
+        return None
+    suffix = fmt.strip_suffixes.get(name)
+    if suffix and text.endswith(suffix):
+        text = text[: -len(suffix)]
+    try:
+        return int(text) if kind == "int" else float(text) if kind == "float" else text
+    except ValueError:
+        noun = "an integer" if kind == "int" else "a number"
+        raise ValueError(f"{text!r} is not {noun}") from None
 
 
 def encode_example(values: Mapping[str, Value], fmt: CsvFormat) -> bytes:

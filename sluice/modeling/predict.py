@@ -46,23 +46,33 @@ class Prediction:
 
 
 def predict_csv(model_dir: str | Path, csv_file: str, fmt: CsvFormat, label: str, limit: int = 1) -> list[Prediction]:
-    """Scores the first `limit` rows of `csv_file`, sent without their label."""
-    from apache_beam.io.filesystems import FileSystems
-
+    """Scores the first `limit` rows of `csv_file` (a CSV, or a Parquet file), sent without their label."""
     from sluice.modeling.export import RAW_SIGNATURE, load_serving_model, predict_raw, task_of_outputs
 
-    rows = []
-    with FileSystems.open(csv_file) as handle:
-        for item in islice(read_rows(handle, csv_file, fmt), limit):
-            values = typed_values(item, fmt) if isinstance(item, Row) else item
-            if isinstance(values, RowError):
-                raise BadInputError(str(values))
-            rows.append((item, values))
+    rows = _first_rows(csv_file, fmt, limit)
     served = [{k: v for k, v in values.items() if k != label} for _, values in rows]
     saved_model = load_serving_model(str(model_dir))
     task = task_of_outputs(saved_model.signatures[RAW_SIGNATURE].structured_outputs)
     predictions = predict_raw(saved_model, [encode_example(features, fmt) for features in served])
     return [
-        Prediction(row.file, row.row, features, values.get(label), p.tolist() if task == "multiclass" else float(p), task)
+        Prediction(csv_file, row, features, values.get(label), p.tolist() if task == "multiclass" else float(p), task)
         for (row, values), features, p in zip(rows, served, predictions)
     ]
+
+
+def _first_rows(path: str, fmt: CsvFormat, limit: int) -> list[tuple[int, dict]]:
+    """(row number, typed values) of the file's first `limit` rows."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from sluice.data.parquet_rows import is_parquet, typed_rows
+
+    if is_parquet(path):
+        return typed_rows(path, fmt, limit)
+    rows = []
+    with FileSystems.open(path) as handle:
+        for item in islice(read_rows(handle, path, fmt), limit):
+            values = typed_values(item, fmt) if isinstance(item, Row) else item
+            if isinstance(values, RowError):
+                raise BadInputError(str(values))
+            rows.append((item.row, values))
+    return rows
