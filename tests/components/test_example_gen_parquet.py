@@ -146,6 +146,7 @@ def test_predict_reads_the_first_rows_of_a_parquet_file(tmp_path):
     assert [number for number, _ in rows] == [1, 2]
     first = rows[0][1]
     assert first["trip_id"] == 1000 and first["card"] == "False" and "company" not in first and "area_code" not in first
+    assert first["fare"] == float(trips_table(rows=20)["fare"][0].as_py())  # the value written, not its float32
 
 
 def _example_gen(train_file, max_reject_fraction=0.0) -> Component:
