@@ -77,7 +77,7 @@ def latest_model() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="A pushed model version directory (default: the latest census push).")
-    parser.add_argument("--csv", default=str(ROOT / "data" / "census" / "adult.test.gz"))
+    parser.add_argument("--csv", default=str(ROOT / "pipelines" / "census" / "data" / "adult.test.gz"))
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 

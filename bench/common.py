@@ -17,7 +17,7 @@ def build_census_csv(rows: int, path: Path, seed: int = 0) -> Path:
     """`rows` rows drawn with replacement from adult.data (seeded), in its own format."""
     import numpy as np
 
-    lines = [line for line in gzip.open(ROOT / "data" / "census" / "adult.data.gz", "rt").read().splitlines() if line.strip()]
+    lines = [line for line in gzip.open(ROOT / "pipelines" / "census" / "data" / "adult.data.gz", "rt").read().splitlines() if line.strip()]
     picks = np.random.default_rng(seed).integers(0, len(lines), rows)
     path.write_text("\n".join(lines[i] for i in picks) + "\n")
     return path

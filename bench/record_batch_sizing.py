@@ -30,7 +30,7 @@ def census_batch(rows: int):
     from sluice.data.feature_lists import as_feature_lists
 
     names = [name for name, _ in CSV_FORMAT["columns"]]
-    raw = gzip.open(ROOT / "data" / "census" / "adult.data.gz").read()
+    raw = gzip.open(ROOT / "pipelines" / "census" / "data" / "adult.data.gz").read()
     table = pacsv.read_csv(pa.py_buffer(raw), read_options=pacsv.ReadOptions(column_names=names))
     while table.num_rows < rows:
         table = pa.concat_tables([table, table])

@@ -373,7 +373,7 @@ def census_rows(count: int) -> list[dict]:
 
     fmt = CsvFormat(**CSV_FORMAT)
     rows = []
-    with io.BytesIO(gzip.open(ROOT / "data" / "census" / "adult.test.gz").read()) as handle:
+    with io.BytesIO(gzip.open(ROOT / "pipelines" / "census" / "data" / "adult.test.gz").read()) as handle:
         for row in read_rows(handle, "adult.test", fmt):
             if isinstance(row, Row):
                 values = typed_values(row, fmt)

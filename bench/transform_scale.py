@@ -38,7 +38,7 @@ def _schema_artifact(work: Path) -> str:
     from sluice.artifacts import write_artifact
 
     uri = work / "schema_gen"
-    reviewed = ROOT / "schemas" / "census" / "schema.pbtxt"
+    reviewed = ROOT / "pipelines" / "census" / "schema.pbtxt"
     if not uri.exists():
         with write_artifact(uri, type="Schema", producer="bench") as draft:
             Path(draft.file("schema.pbtxt")).write_text(reviewed.read_text())

@@ -422,7 +422,7 @@ def schema_group() -> None:
     "freeze",
     help=(
         "Write the schema inferred from the last run's train statistics to "
-        "schemas/PIPELINE/schema.pbtxt for review (environments, presence, unseen-category "
+        "the pipeline's reviewed_schema file (census: pipelines/census/schema.pbtxt) for review (environments, presence, unseen-category "
         "share, skew/drift thresholds added). Later runs use the reviewed file."
     ),
 )

@@ -7,12 +7,15 @@ overridden (`-o trainer.train_steps=500`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipelines.census.features import CSV_COLUMNS, LABEL_KEY, POSITIVE_LABEL
-from sluice.config import PROJECT_ROOT
 from components.standard_pipeline import Declaration
 from sluice.modeling.slicing import SliceSpec
 
-DATA_DIR = PROJECT_ROOT / "data" / "census"
+# Beside this module, so an installed Sluice carries them (package data).
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema.pbtxt"
 
 PIPELINE = Declaration(
     name="census",
@@ -26,7 +29,7 @@ PIPELINE = Declaration(
     preprocessing_fn=f"{__package__}.preprocessing:preprocessing_fn",
     search_space=f"{__package__}.model:search_space",
     model_fn=f"{__package__}.model:build_model",
-    reviewed_schema=str(PROJECT_ROOT / "schemas" / "census" / "schema.pbtxt"),
+    reviewed_schema=str(SCHEMA_FILE),
     settings={
         # The demo's search: four trials over the forests, which train in one pass (the
         # Trainer reuses them) and lead on census. Every family: `-o tuner.families=null`.

@@ -1,4 +1,4 @@
-"""Freezing an inferred schema into `schemas/<pipeline>/schema.pbtxt` for review.
+"""Freezing an inferred schema into a pipeline's reviewed schema file (`reviewed_schema`) for review.
 
 The frozen schema starts from TFDV's inference on the train split and adds what a
 reviewed schema needs: environments TRAINING and SERVING (the label absent at serving),

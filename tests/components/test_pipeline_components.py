@@ -28,7 +28,7 @@ def test_statistics_count_exactly_the_examples_written(artifact):
 def test_reviewed_schema_is_used_when_present(artifact):
     schema = artifact("schema_gen")
     assert schema.properties["source"] == "reviewed"
-    reviewed = (ROOT / "schemas" / "census" / "schema.pbtxt").read_text()
+    reviewed = (ROOT / "pipelines" / "census" / "schema.pbtxt").read_text()
     assert Path(schema.file(SCHEMA_FILE)).read_text() == reviewed
 
 
@@ -42,7 +42,7 @@ def test_schema_is_inferred_from_train_without_a_reviewed_one(artifact, tmp_path
 
 
 def test_anomalies_stop_the_run_naming_feature_and_anomaly(artifact, tmp_path):
-    narrow = (ROOT / "schemas" / "census" / "schema.pbtxt").read_text().replace("max: 100", "max: 30", 1)
+    narrow = (ROOT / "pipelines" / "census" / "schema.pbtxt").read_text().replace("max: 100", "max: 30", 1)
     assert narrow.count("max: 30") == 1
     with write_artifact(tmp_path / "schema", type="Schema", producer="test") as draft:
         Path(draft.file(SCHEMA_FILE)).write_text(narrow)

@@ -80,6 +80,6 @@ def test_a_comparator_that_can_never_fire_is_rejected_when_loaded(feature_type, 
 def test_the_reviewed_census_schema_has_comparators_that_can_fire():
     from tests.helpers import ROOT
 
-    schema = tfdv.load_schema_text(str(ROOT / "schemas" / "census" / "schema.pbtxt"))
+    schema = tfdv.load_schema_text(str(ROOT / "pipelines" / "census" / "schema.pbtxt"))
     assert schema_config_errors(schema) == []
     assert all(f.HasField("skew_comparator") and f.HasField("drift_comparator") for f in schema.feature)

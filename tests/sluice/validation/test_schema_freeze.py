@@ -37,8 +37,8 @@ def test_freezing_never_overwrites_a_reviewed_schema_without_force(artifact, tmp
 
 def test_cli_refuses_to_overwrite_the_committed_schema(census_run):
     config, _ = census_run
-    committed = (ROOT / "schemas" / "census" / "schema.pbtxt").read_text()
+    committed = (ROOT / "pipelines" / "census" / "schema.pbtxt").read_text()
     sluice = str(Path(sys.executable).parent / "sluice")
     completed = subprocess.run([sluice, "schema", "freeze", "census", "--home", config.home], capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1 and "is never overwritten" in completed.stderr
-    assert (ROOT / "schemas" / "census" / "schema.pbtxt").read_text() == committed
+    assert (ROOT / "pipelines" / "census" / "schema.pbtxt").read_text() == committed
