@@ -234,11 +234,11 @@ def _cast_numbers(values: pa.Array, kind: str) -> tuple[pa.Array, dict[int, str]
     try:
         return pc.cast(values, target, safe=kind == "int"), {}
     except pa.ArrowInvalid:  # an unsigned integer beyond int64
-        numbers = values.to_numpy(zero_copy_only=False)
-        too_big = (numbers > np.iinfo(np.int64).max) & pc.is_valid(values).to_numpy(zero_copy_only=False)
-        refused = {int(offset): f"{str(numbers[offset])!r} is beyond the int64 range" for offset in np.flatnonzero(too_big)}
-        mask = too_big | pc.is_null(values).to_numpy(zero_copy_only=False)
-        return pa.array(np.where(too_big, 0, numbers).astype(np.int64), target, mask=mask), refused
+        too_big = pc.fill_null(pc.greater(values, pa.scalar(np.iinfo(np.int64).max, values.type)), False)
+        texts = value_texts(values)
+        offsets = np.flatnonzero(too_big.to_numpy(zero_copy_only=False))
+        refused = {int(offset): f"{texts[int(offset)].as_py()!r} is beyond the int64 range" for offset in offsets}
+        return pc.cast(pc.if_else(too_big, pa.scalar(None, values.type), values), target), refused
 
 
 def _whole_numbers(values: pa.Array) -> tuple[pa.Array, dict[int, str]]:

@@ -38,7 +38,7 @@ FORMAT = {"columns": [[name, kind] for name, kind in COLUMNS.items()], "header":
 
 
 def trips_table(rows: int = 400, bad_fare_at: int | None = None) -> pa.Table:
-    """Typed columns with gaps, a timestamp, text with commas, quotes and blanks, numbers
+    """Typed columns with gaps, a timestamp, categorical text with commas, quotes and blanks, numbers
     stored as text (`fare`, as some exports do) and a column no pipeline declares."""
     rng = np.random.default_rng(3)
     start = dt.datetime(2024, 3, 1)
@@ -51,7 +51,8 @@ def trips_table(rows: int = 400, bad_fare_at: int | None = None) -> pa.Table:
         "area_code": pa.array([None if i % 17 == 0 else int(c) for i, c in enumerate(rng.choice([212, 312, 415], rows))], pa.int64()),
         "miles": pa.array([None if i % 11 == 0 else float(m) for i, m in enumerate(rng.lognormal(1.0, 1.0, rows))]),
         "fare": pa.array(fares),
-        "company": pa.array([None if i % 13 == 0 else ["acme, inc", 'the "best" cabs', " padded ", "NA", "solo"][i % 5] for i in range(rows)]),
+        # dictionary-encoded, as pandas writes a categorical column
+        "company": pa.array([None if i % 13 == 0 else ["acme, inc", 'the "best" cabs', " padded ", "NA", "solo"][i % 5] for i in range(rows)]).dictionary_encode(),
         "card": pa.array([bool(i % 3) for i in range(rows)]),
         "tipped": pa.array(rng.integers(0, 2, rows)),
         "note": pa.array([f"extra {i}" for i in range(rows)]),
@@ -115,18 +116,20 @@ def test_the_raw_row_is_every_column_of_the_file_whatever_is_declared(tmp_path):
 def test_bad_values_are_named_by_file_row_and_column(tmp_path):
     path = tmp_path / "bad.parquet"
     pq.write_table(pa.table({
-        "count": pa.array([1.0, 2.5, None, 4.0]),  # floats as "int": whole numbers only
-        "price": pa.array(["1.5", "2", "cheap", "NA"]),
-        "name": pa.array([b"a", b"b", b"c", b"\xff"]),
+        "count": pa.array([1.0, 2.5, None, 4.0, 5.0]),  # floats as "int": whole numbers only
+        "price": pa.array(["1.5", "2", "cheap", "NA", "3"]),
+        "name": pa.array([b"a", b"b", b"c", b"\xff", b"e"]),
+        "code": pa.array([1, 2, 3, 4, 2**64 - 1], pa.uint64()),
     }), path)
-    fmt = CsvFormat({"count": "int", "price": "float", "name": "string"}, header=True, missing_values=["NA"])
+    fmt = CsvFormat({"count": "int", "price": "float", "name": "string", "code": "int"}, header=True, missing_values=["NA"])
     _, table, rejects = parquet_rows_of(path, fmt, block_rows=2)
     assert [str(error) for error in rejects] == [
         f"{path}, row 2, column 'count': '2.5' is not an integer",
         f"{path}, row 3, column 'price': 'cheap' is not a number",
         f"{path}, row 4, column 'name': not UTF-8 (invalid start byte at byte 0)",
+        f"{path}, row 5, column 'code': '18446744073709551615' is beyond the int64 range",
     ]
-    assert table.to_pydict() == {"count": [1], "price": [1.5], "name": [b"a"]}
+    assert table.to_pydict() == {"count": [1], "price": [1.5], "name": [b"a"], "code": [1]}
 
 
 def test_a_file_lacking_a_column_or_holding_an_unfit_one_is_refused_whole(tmp_path):
