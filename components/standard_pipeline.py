@@ -50,7 +50,8 @@ class Declaration:
             (name, type) pairs; in file order when the file has no header.
         preprocessing_fn: the Transform function, "module:function" (or the function itself,
             though importing it imports TensorFlow wherever the pipeline is read).
-        data: defaults of the `data` settings: train_file, test_file, eval_percent, split, ...
+        data: defaults of the `data` settings: train_file, test_file (CSV, or Parquet by
+            the .parquet extension), eval_percent, split, ...
         task: "binary", "multiclass" or "regression".
         positive_label: the raw label value of the positive class of a binary task.
         csv: the rest of the CSV format (`sluice.data.rows.CsvFormat`): header (default

@@ -30,7 +30,8 @@ class DataConfig(Section):
     train, eval and test (`test_percent`).
     """
 
-    # Either may be a pattern of spans, e.g. /data/census/{YYYY}-{MM}-{DD}/*.csv (sluice.spans).
+    # CSV, Parquet (.parquet, .parq) or TFRecord files, by extension; either may be a pattern
+    # of spans, e.g. /data/census/{YYYY}-{MM}-{DD}/*.csv (sluice.spans).
     train_file: str
     test_file: str | None = None
     rolling_spans: int = pydantic.Field(1, ge=1)  # train on the chosen span and the ones before it
