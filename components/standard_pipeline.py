@@ -259,7 +259,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
             "compact_export",
             "components.compact_export:SPEC",
             {"model": "trainer", "transform": "transform"},
-            {"label": label, "enabled": config.compact_export.enabled, "latency_calls": config.compact_export.latency_calls},
+            {"label": label, "task": task, "enabled": config.compact_export.enabled, "latency_calls": config.compact_export.latency_calls},
         ),
         Component(
             "evaluator",
