@@ -104,7 +104,9 @@ def choose_split(table: Table, label: LabelChoice, columns: list[ColumnChoice], 
         if choice.kind != "timestamp":
             raise InferenceError(f"{table.path}: --split time:{column}: {column!r} holds no timestamps (its values are {choice.kind})")
         if choice.missing:
-            raise InferenceError(f"{table.path}: --split time:{column}: {choice.missing} rows have no time, and a split by time needs one in every row")
+            raise InferenceError(
+                f"{table.path}: --split time:{column}: {choice.missing} of {len(table.frame)} rows have no time, and a split by time needs one in every row"
+            )
         return SplitChoice("time", column, f"by time: the earliest rows by {column} train, the later ones evaluate and test")
     if split == "auto":
         split = "hash" if label.task == "regression" else "stratified"
