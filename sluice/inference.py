@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -231,8 +232,6 @@ class LocationCross:
 
 def _words(name: str) -> list[str]:
     """A column name's words, lowercased: "pickup_lat" and "pickupLat" give ["pickup", "lat"]."""
-    import re
-
     return [word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
 
 

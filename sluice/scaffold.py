@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
+
 from sluice.errors import SluiceError
 from sluice.inference import (
     TFIDF_TERMS,
@@ -103,9 +105,11 @@ def choose_split(table: Table, label: LabelChoice, columns: list[ColumnChoice], 
             raise InferenceError(f"{table.path}: --split time:{column}: no feature column {column!r}")
         if choice.kind != "timestamp":
             raise InferenceError(f"{table.path}: --split time:{column}: {column!r} holds no timestamps (its values are {choice.kind})")
-        if choice.missing:
+        untimed = _untimed_rows(table, choice)
+        if untimed:
             raise InferenceError(
-                f"{table.path}: --split time:{column}: {choice.missing} of {len(table.frame)} rows have no time, and a split by time needs one in every row"
+                f"{table.path}: --split time:{column}: {untimed} of {len(table.frame)} rows have no time ExampleGen reads "
+                "(unix seconds, or ISO 8601), and a split by time needs one in every row"
             )
         return SplitChoice("time", column, f"by time: the earliest rows by {column} train, the later ones evaluate and test")
     if split == "auto":
@@ -115,7 +119,7 @@ def choose_split(table: Table, label: LabelChoice, columns: list[ColumnChoice], 
     if split == "stratified" and label.task == "regression":
         raise InferenceError(f"{table.path}: a stratified split cuts label classes, and a regression label has none (use hash)")
     reason = "stratified: each label class cut in the same proportions" if split == "stratified" else "hash: by a stable hash of each row"
-    timed = next((c.name for c in columns if c.kind == "timestamp" and not c.missing), None)
+    timed = next((c.name for c in columns if c.kind == "timestamp" and not _untimed_rows(table, c)), None)
     if timed:
         reason += f"; to split by time instead: -o data.split=time ({timed})"
     return SplitChoice(split, timed, reason)
@@ -127,6 +131,20 @@ def _csv_of(table: Table, target: Path) -> Path:
     path.parent.mkdir(exist_ok=True)
     table.frame.fillna("").to_csv(path, index=False)
     return path
+
+
+def _untimed_rows(table: Table, choice: ColumnChoice) -> int:
+    """Rows of a timestamp column whose time a split by time cannot read (missing ones too)."""
+    import pyarrow as pa
+
+    from sluice.data.timestamps import unix_seconds
+
+    values = table.frame[choice.name]
+    if choice.csv_type == "string":
+        array = pa.array(values, pa.string())
+    else:
+        array = pa.array(pd.to_numeric(values, errors="coerce"), pa.float64())
+    return int((~unix_seconds(array)[1]).sum())
 
 
 def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, columns, rows: int, split: SplitChoice) -> str:

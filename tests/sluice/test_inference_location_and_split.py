@@ -1,5 +1,7 @@
 """`sluice init`'s latitude and longitude crosses and its split choice, from a file's statistics."""
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -64,9 +66,14 @@ def test_init_keeps_a_timestamp_column_for_a_switch_to_a_split_by_time(tmp_path)
     assert "outputs['pickup_lat_x_pickup_lng'] = pp.location_cross(inputs['pickup_lat'], inputs['pickup_lng'], 4, 64)" in preprocessing
 
 
-def test_a_timestamp_with_missing_times_cannot_split_by_time(tmp_path):
-    table = _table(tmp_path, {"created_at": ["2024-01-01", None, "2024-01-03", "2024-01-04"], "x": [1.5, 2.5, 3.5, 4.5], "y": [0, 1, 0, 1]})
+def test_a_timestamp_with_missing_or_unreadable_times_cannot_split_by_time(tmp_path):
+    days = [(dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(40)]
+    days[3], days[7] = None, "2024-02-30"  # 38 of 40 read: still a timestamp column
+    seconds = [1_700_000_000 + i for i in range(40)]
+    table = _table(tmp_path, {"created_at": days, "updated_ts": seconds, "x": [i + 0.5 for i in range(40)], "y": [i % 2 for i in range(40)]})
     label, columns = choose_label(table, "y"), choose_columns(table, "y")
-    with pytest.raises(InferenceError, match="1 of 4 rows have no time"):
+    assert {c.name: c.kind for c in columns}["created_at"] == "timestamp"
+    with pytest.raises(InferenceError, match="2 of 40 rows have no time"):
         choose_split(table, label, columns, "time:created_at")
-    assert choose_split(table, label, columns).time_column is None  # not offered either
+    assert choose_split(table, label, columns).time_column == "updated_ts"  # the first column whose every time reads
+    assert choose_split(table, label, columns, "time:updated_ts").method == "time"
