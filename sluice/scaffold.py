@@ -91,7 +91,7 @@ def init_pipeline(
 def choose_split(table: Table, label: LabelChoice, columns: list[ColumnChoice], split: str = "auto") -> SplitChoice:
     """`split` ("auto", "hash", "stratified" or "time:COLUMN") checked against the columns.
 
-    A split other than by time keeps the first timestamp column without a missing value
+    A split other than by time keeps the first timestamp column whose every time reads
     (if any) as `data.split_time_column`, so `-o data.split=time` switches to it.
 
     Raises:
