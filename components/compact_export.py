@@ -2,10 +2,11 @@
 model part, measured beside the SavedModel.
 
 For each model the Trainer exported (the best trial's, and the ensemble), the model part
-(`predict_transformed`: transformed features in, P(positive) out) is converted
+(`predict_transformed`: transformed features in, the task's main output out: P(positive),
+the class probabilities, or the predicted value) is converted
 (`sluice.modeling.compact`) and written as `<model>/float16.tflite` and
 `<model>/int8.tflite`. Every form, the SavedModel included, is scored on the transformed
-`split` through its own runtime and timed on single rows. The table is written as
+`split` through its own runtime (accuracy, or RMSE for a regression) and timed on single rows. The table is written as
 `compact.json`, `compact.md` and `compact.html` (a fragment an evaluation report includes).
 Models TFLite cannot convert (decision forests, or an ensemble with one) are listed with
 the converter's reason.
@@ -42,6 +43,7 @@ class Params:
 
     Args:
         label: the label's transformed feature name.
+        task: "binary", "multiclass" or "regression".
         enabled: False records an empty table and converts nothing.
         split: the split every form is scored on.
         batch_size: rows per scoring batch (TFLite inputs are resized to it).
@@ -49,6 +51,7 @@ class Params:
     """
 
     label: str
+    task: str = "binary"
     enabled: bool = True
     split: str = "test"
     batch_size: int = 1024
@@ -66,9 +69,10 @@ class CompactModels(ArtifactProperties):
         split: the split scored.
         forms: one row per form of each converted model: model ("single", "ensemble"),
             families, form ("saved_model", "float16", "int8"), file (relative to this
-            artifact; the SavedModel's to the Trainer's), bytes, accuracy, max_abs_diff
-            (largest |P| difference from the SavedModel on the split) and latency_ms
-            (median single-row call).
+            artifact; the SavedModel's to the Trainer's), bytes, its score on the split
+            (`accuracy`, or `rmse` for a regression; `metric` names which), max_abs_diff
+            (largest difference of an output from the SavedModel's on the split) and
+            latency_ms (median single-row call).
         not_converted: model, families and reason of each model TFLite cannot convert.
         enabled: False when the component was switched off (the table is empty).
     """
@@ -98,22 +102,28 @@ def read_split(transform: Artifact, split: str, label: str, batch_size: int):
     return batches, np.concatenate(labels)
 
 
-def measure(predict, prepare, batches, labels, reference, latency_calls: int) -> dict[str, float]:
-    """Accuracy of `predict` over `batches`, its largest difference from `reference`
-    probabilities, and its median single-row latency. `prepare` turns a numpy batch into
-    what `predict` takes, before any timing."""
+def score_metric(task: str) -> str:
+    return "rmse" if task == "regression" else "accuracy"
+
+
+def measure(predict, prepare, batches, labels, reference, latency_calls: int, task: str = "binary") -> dict[str, float]:
+    """The score of `predict` over `batches` (accuracy, or RMSE for a regression), its
+    largest difference from the `reference` outputs, and its median single-row latency.
+    `prepare` turns a numpy batch into what `predict` takes, before any timing."""
     import numpy as np
 
     from sluice.modeling.compact import median_latency_ms
-    from sluice.modeling.metrics import binary_metrics
+    from sluice.modeling.metrics import task_metrics
 
-    probabilities = np.concatenate([predict(prepare(batch)) for batch in batches])
+    outputs = np.concatenate([predict(prepare(batch)) for batch in batches])
     one_row = prepare({name: value[:1] for name, value in batches[0].items()})
+    metric = score_metric(task)
     return {
-        "accuracy": binary_metrics(labels, probabilities)["accuracy"],
-        "max_abs_diff": float(np.max(np.abs(probabilities - reference))) if reference is not None else 0.0,
+        "metric": metric,
+        metric: task_metrics(task, labels, outputs)[metric],
+        "max_abs_diff": float(np.max(np.abs(outputs - reference))) if reference is not None else 0.0,
         "latency_ms": median_latency_ms(lambda: predict(one_row), latency_calls),
-        "probabilities": probabilities,
+        "outputs": outputs,
     }
 
 
@@ -124,7 +134,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     import tensorflow as tf
 
     from sluice.modeling.compact import FOREST_REASON, FORMS, NotConvertible, TfliteModel, convert, size_on_disk
-    from sluice.modeling.export import load_serving_model
+    from sluice.modeling.export import MAIN_OUTPUTS, load_serving_model
     from sluice.modeling.families import FOREST_FAMILIES
 
     trainer, transform = inputs["model"], inputs["transform"]
@@ -145,19 +155,22 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             not_converted.append({"model": name, "families": families, "reason": str(error)})
             continue
 
+        main_output = MAIN_OUTPUTS[params.task]
+
         def predict_saved(features, _model=saved_model):
-            return _model.predict_transformed(features)["probability"].numpy()
+            return _model.predict_transformed(features)[main_output].numpy()
 
         def as_tensors(batch):
             return {key: tf.constant(value) for key, value in batch.items()}
 
-        saved = measure(predict_saved, as_tensors, batches, labels, None, params.latency_calls)
+        saved = measure(predict_saved, as_tensors, batches, labels, None, params.latency_calls, params.task)
         forms.append(row(name, families, "saved_model", directory, size_on_disk(trainer.file(directory)), saved))
         for form, content in flatbuffers.items():
             file = f"{name}/{form}.tflite"
             with open(output.file(file), "wb") as handle:
                 handle.write(content)
-            measured = measure(TfliteModel(content).predict, dict, batches, labels, saved["probabilities"], params.latency_calls)
+            tflite = TfliteModel(content, output=main_output)
+            measured = measure(tflite.predict, dict, batches, labels, saved["outputs"], params.latency_calls, params.task)
             forms.append(row(name, families, form, file, len(content), measured))
 
     write_table(CompactModels(split=params.split, forms=forms, not_converted=not_converted), output)
@@ -180,13 +193,14 @@ def row(model: str, families: list[str], form: str, file: str, size: int, measur
         "form": form,
         "file": file,
         "bytes": size,
-        "accuracy": measured["accuracy"],
+        "metric": measured["metric"],
+        measured["metric"]: measured[measured["metric"]],
         "max_abs_diff": measured["max_abs_diff"],
         "latency_ms": measured["latency_ms"],
     }
 
 
-COLUMNS = ("model", "families", "form", "size", "accuracy", "max ΔP from SavedModel", "single-row latency (median)")
+COLUMNS = ("model", "families", "form", "size", "score", "max difference from SavedModel", "single-row latency (median)")
 
 
 def cells(form: Mapping[str, Any]) -> list[str]:
@@ -195,10 +209,14 @@ def cells(form: Mapping[str, Any]) -> list[str]:
         ", ".join(form["families"]),
         form["form"],
         f"{form['bytes'] / 1024:,.1f} KiB",
-        f"{form['accuracy']:.4f}",
+        f"{_metric(form)} {form[_metric(form)]:.4f}",
         "—" if form["form"] == "saved_model" else f"{form['max_abs_diff']:.2g}",
         f"{form['latency_ms']:.3f} ms",
     ]
+
+
+def _metric(form: Mapping[str, Any]) -> str:
+    return form.get("metric", "accuracy")  # tables written before other tasks held accuracy only
 
 
 def not_converted_lines(table: CompactModels) -> list[str]:
@@ -236,6 +254,9 @@ def as_html(table: CompactModels) -> str:
     return "\n".join(parts) + "\n"
 
 
+_SHORT = {"accuracy": "acc"}
+
+
 def summary(artifact: Artifact) -> str:
     """One line per converted model (size, accuracy, latency of each form) and one per model left out."""
     table = CompactModels.of(artifact)
@@ -244,7 +265,7 @@ def summary(artifact: Artifact) -> str:
     lines = []
     for model in dict.fromkeys(form["model"] for form in table.forms):
         shown = [
-            f"{form['form']} {form['bytes'] / 1024:,.0f} KiB acc {form['accuracy']:.4f} {form['latency_ms']:.3f} ms"
+            f"{form['form']} {form['bytes'] / 1024:,.0f} KiB {_SHORT.get(_metric(form), _metric(form))} {form[_metric(form)]:.4f} {form['latency_ms']:.3f} ms"
             for form in table.forms
             if form["model"] == model
         ]

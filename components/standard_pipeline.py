@@ -51,7 +51,8 @@ class Declaration:
         preprocessing_fn: the Transform function, "module:function" (or the function itself,
             though importing it imports TensorFlow wherever the pipeline is read).
         data: defaults of the `data` settings: train_file, test_file (CSV, or Parquet by
-            the .parquet extension), eval_percent, split, ...
+            the .parquet extension), eval_percent, split ("hash", "stratified" or "time"
+            with split_time_column), ...
         task: "binary", "multiclass" or "regression".
         positive_label: the raw label value of the positive class of a binary task.
         csv: the rest of the CSV format (`sluice.data.rows.CsvFormat`): header (default
@@ -148,7 +149,18 @@ def _split_params(declaration: Declaration, config: StandardConfig) -> dict[str,
         params["split_key"] = data.split_key
     if data.split == "stratified":
         params["stratify_by"] = declaration.label
+    if data.split == "time":
+        params["time_column"] = data.split_time_column
     return params
+
+
+def _warn_only(config: StandardConfig) -> list[str]:
+    """`validation.warn_only`, and the time column of a split by time: eval and test rows
+    come after every train row by design, so its shift between splits is no finding."""
+    warn_only = list(config.validation.warn_only)
+    if config.data.split == "time" and config.data.split_time_column not in warn_only:
+        warn_only.append(config.data.split_time_column)
+    return warn_only
 
 
 def standard_components(declaration: Declaration, config: StandardConfig) -> tuple[Component, ...]:
@@ -186,7 +198,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
             {
                 "splits": ["eval", "test"],
                 "drift_split": "train" if config.validation.drift else None,
-                "warn_only": config.validation.warn_only,
+                "warn_only": _warn_only(config),
             },
         ),
         Component(
@@ -197,7 +209,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
                 "splits": [],
                 "skew_training_split": "train" if config.validation.skew else None,
                 "skew_serving_split": "test" if config.validation.skew else None,
-                "warn_only": config.validation.warn_only,
+                "warn_only": _warn_only(config),
             },
         ),
         Component(
@@ -248,7 +260,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
             "compact_export",
             "components.compact_export:SPEC",
             {"model": "trainer", "transform": "transform"},
-            {"label": label, "enabled": config.compact_export.enabled, "latency_calls": config.compact_export.latency_calls},
+            {"label": label, "task": task, "enabled": config.compact_export.enabled, "latency_calls": config.compact_export.latency_calls},
         ),
         Component(
             "evaluator",

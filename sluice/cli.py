@@ -52,18 +52,26 @@ def main() -> None:
 @click.option("--task", type=click.Choice(["auto", "binary", "multiclass", "regression"]), default="auto", show_default=True)
 @click.option("--dir", "directory", default=None, help="Where pipelines live (default: the first directory of $SLUICE_PIPELINES, else ./pipelines).")
 @click.option("--force", is_flag=True, help="Overwrite an existing pipeline of that name.")
-def init_command(name, data_file, label, task, directory, force) -> None:
+@click.option(
+    "--split", default="auto", show_default=True, metavar="auto|hash|stratified|time:COLUMN",
+    help="How the file is cut into train, eval and test: auto (stratified by label for classification, "
+    "hash for regression), hash, stratified, or time:COLUMN (the earliest rows by COLUMN train, the later ones evaluate and test).",
+)
+def init_command(name, data_file, label, task, directory, force, split) -> None:
     from sluice.registry import user_pipeline_dirs
     from sluice.scaffold import init_pipeline
 
     try:
-        done = init_pipeline(name, data_file, label, task, directory or next(iter(user_pipeline_dirs()), "pipelines"), force)
+        done = init_pipeline(name, data_file, label, task, directory or next(iter(user_pipeline_dirs()), "pipelines"), force, split)
     except SluiceError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{done.rows} rows, {len(done.columns) + 1} columns in {data_file}")
     click.echo(f"  {done.label.name:<24} label: {done.label.reason}")
     for column in done.columns:
         click.echo(f"  {column.name:<24} {column.kind:<17} {column.reason}")
+    for cross in done.crosses:
+        click.echo(f"  {cross.name:<24} {'location_cross':<17} {cross.reason}")
+    click.echo(f"  {'(rows)':<24} {'split':<17} {done.split.reason}")
     click.echo(f"Wrote {done.directory}/ (pipeline.py, preprocessing.py, model.py, schema.draft.pbtxt, dag.py).")
     click.echo(f"Run it: sluice run {name}")
 

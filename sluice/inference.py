@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +211,65 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
 
 def choose_columns(table: Table, label: str) -> list[ColumnChoice]:
     return [choose(str(name), table.frame[name]) for name in table.frame.columns if name != label]
+
+
+_LATITUDE_WORDS = ("lat", "latitude")
+_LONGITUDE_WORDS = ("lon", "lng", "long", "longitude")
+GRID_CELLS_PER_ROWS = 20  # about this many training rows per grid cell, at most 20 x 20 cells
+
+
+@dataclasses.dataclass(frozen=True)
+class LocationCross:
+    """A latitude and a longitude column, each cut in quantile buckets, the two crossed:
+    a grid cell id, beside the two numbers."""
+
+    name: str
+    latitude: str
+    longitude: str
+    buckets: int  # per axis, from training quantiles (a missing value: one bucket more)
+    hash_buckets: int  # the crossed ids are hashed into this many
+    reason: str
+
+
+def _words(name: str) -> list[str]:
+    """A column name's words, lowercased: "pickup_lat" and "pickupLat" give ["pickup", "lat"]."""
+    return [word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
+def _axis_and_place(name: str) -> tuple[str, str] | None:
+    """("latitude" | "longitude", the rest of the name) when one word of the name says which."""
+    words = _words(name)
+    for position, word in enumerate(words):
+        axis = "latitude" if word in _LATITUDE_WORDS else "longitude" if word in _LONGITUDE_WORDS else None
+        if axis:
+            return axis, " ".join(words[:position] + ["*"] + words[position + 1 :])
+    return None
+
+
+def choose_location_crosses(table: Table, columns: list[ColumnChoice]) -> list[LocationCross]:
+    """Latitude and longitude pairs: numeric columns named as such (lat/latitude,
+    lon/lng/long/longitude, the rest of their names equal) whose values lie within
+    [-90, 90] and [-180, 180]."""
+    by_place: dict[str, dict[str, ColumnChoice]] = {}
+    for choice in columns:
+        named = _axis_and_place(choice.name)
+        if choice.kind not in ("numeric", "log_numeric") or named is None:
+            continue
+        axis, place = named
+        values = pd.to_numeric(table.frame[choice.name].dropna(), errors="coerce")
+        limit = 90 if axis == "latitude" else 180
+        if len(values) and values.between(-limit, limit).all():
+            by_place.setdefault(place, {}).setdefault(axis, choice)
+    rows = len(table.frame)
+    buckets = int(max(4, min(20, np.sqrt(rows / GRID_CELLS_PER_ROWS))))
+    hash_buckets = int(2 ** np.ceil(np.log2(2 * (buckets + 1) ** 2)))
+    crosses = []
+    for pair in by_place.values():
+        if len(pair) == 2:
+            latitude, longitude = pair["latitude"].name, pair["longitude"].name
+            reason = (
+                f"latitude {latitude} and longitude {longitude} (within ±90 and ±180): each cut in {buckets} "
+                f"quantile buckets, the {buckets} x {buckets} grid cells crossed and hashed into {hash_buckets} ids"
+            )
+            crosses.append(LocationCross(f"{latitude}_x_{longitude}", latitude, longitude, buckets, hash_buckets, reason))
+    return crosses

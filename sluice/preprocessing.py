@@ -92,6 +92,24 @@ def bucketize_quantiles(x, num_buckets: int) -> tf.Tensor:
     return tft.bucketize(tf.cast(dense(x, 0), tf.float32), num_buckets)
 
 
+def quantile_bucket_ids(x, num_buckets: int) -> tf.Tensor:
+    """Bucket ids by training quantiles of the present values (0 .. num_buckets - 1), and
+    `num_buckets` where the value is missing: a bucket of its own, not a guessed one."""
+    values, present = _present(x)
+    values = tf.cast(values, tf.float32)
+    boundaries = tft.quantiles(tf.boolean_mask(values, present), num_buckets, epsilon=min(1.0 / num_buckets, 0.01))
+    ids = tf.where(present, tft.apply_buckets(values, boundaries), tf.constant(num_buckets, tf.int64))
+    return _record_ids(ids, num_buckets + 1)
+
+
+def location_cross(latitude, longitude, num_buckets: int, hash_buckets: int) -> tf.Tensor:
+    """A grid cell id of a place: latitude and longitude each cut in `num_buckets` training
+    quantile buckets (`quantile_bucket_ids`), the two bucket ids crossed and hashed into
+    `hash_buckets` ids. Beside the z-scored numbers, it lets any model learn what a
+    neighbourhood says, which neither coordinate says alone."""
+    return hashed_cross([quantile_bucket_ids(latitude, num_buckets), quantile_bucket_ids(longitude, num_buckets)], hash_buckets)
+
+
 def impute_mean(x) -> tf.Tensor:
     """x, with missing values replaced by the training mean of the present ones."""
     values, present = _present(x)

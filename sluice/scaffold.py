@@ -11,8 +11,30 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
+
 from sluice.errors import SluiceError
-from sluice.inference import TFIDF_TERMS, ColumnChoice, LabelChoice, Table, choose_columns, choose_label, read_table
+from sluice.inference import (
+    TFIDF_TERMS,
+    ColumnChoice,
+    InferenceError,
+    LabelChoice,
+    LocationCross,
+    Table,
+    choose_columns,
+    choose_label,
+    choose_location_crosses,
+    read_table,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitChoice:
+    """How the file is split (`data.split`), the column of times when there is one, and why."""
+
+    method: str
+    time_column: str | None
+    reason: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,10 +44,17 @@ class Scaffold:
     columns: list[ColumnChoice]
     rows: int
     data_file: Path
+    crosses: list[LocationCross] = dataclasses.field(default_factory=list)
+    split: SplitChoice | None = None
 
 
-def init_pipeline(name: str, data: str, label: str, task: str = "auto", directory: str = "pipelines", force: bool = False) -> Scaffold:
+def init_pipeline(
+    name: str, data: str, label: str, task: str = "auto", directory: str = "pipelines", force: bool = False, split: str = "auto"
+) -> Scaffold:
     """Reads `data`, chooses each column's preprocessing and writes the pipeline `name`.
+
+    `split`: "auto" (stratified by label for classification, else hash), "hash",
+    "stratified" or "time:COLUMN" (the earliest rows by COLUMN train, the later evaluate).
 
     Raises:
         InferenceError: the file or the label cannot make a pipeline.
@@ -41,23 +70,76 @@ def init_pipeline(name: str, data: str, label: str, task: str = "auto", director
     columns = choose_columns(table, label)
     if not any(c.kind != "skip" for c in columns):
         raise SluiceError(f"{table.path}: no column besides the label can be a feature")
+    split_choice = choose_split(table, label_choice, columns, split)
+    crosses = choose_location_crosses(table, columns)
     target.mkdir(parents=True, exist_ok=True)
     data_file = table.path.resolve()  # CSV or Parquet: ExampleGen reads either
     rows = len(table.frame)
     files = {
         "__init__.py": "",
-        "pipeline.py": _pipeline_module(name, table, data_file, label_choice, columns, rows),
-        "preprocessing.py": _preprocessing_module(name, label_choice, columns),
+        "pipeline.py": _pipeline_module(name, table, data_file, label_choice, columns, rows, split_choice),
+        "preprocessing.py": _preprocessing_module(name, label_choice, columns, crosses),
         "model.py": _model_module(rows, len(columns)),
         "schema.draft.pbtxt": _schema_draft(label_choice, columns),
         "dag.py": _dag_module(name, target.parent),
     }
     for file, text in files.items():
         (target / file).write_text(text)
-    return Scaffold(target, label_choice, columns, rows, data_file)
+    return Scaffold(target, label_choice, columns, rows, data_file, crosses, split_choice)
 
 
-def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, columns, rows: int) -> str:
+def choose_split(table: Table, label: LabelChoice, columns: list[ColumnChoice], split: str = "auto") -> SplitChoice:
+    """`split` ("auto", "hash", "stratified" or "time:COLUMN") checked against the columns.
+
+    A split other than by time keeps the first timestamp column whose every time reads
+    (if any) as `data.split_time_column`, so `-o data.split=time` switches to it.
+
+    Raises:
+        InferenceError: an unknown split, or a time column that is no timestamp or lacks times.
+    """
+    kinds = {c.name: c for c in columns}
+    if split.startswith("time:"):
+        column = split.split(":", 1)[1]
+        choice = kinds.get(column)
+        if choice is None:
+            raise InferenceError(f"{table.path}: --split time:{column}: no feature column {column!r}")
+        if choice.kind != "timestamp":
+            raise InferenceError(f"{table.path}: --split time:{column}: {column!r} holds no timestamps (its values are {choice.kind})")
+        untimed = _untimed_rows(table, choice)
+        if untimed:
+            raise InferenceError(
+                f"{table.path}: --split time:{column}: {untimed} of {len(table.frame)} rows have no time ExampleGen reads "
+                "(unix seconds, or ISO 8601), and a split by time needs one in every row"
+            )
+        return SplitChoice("time", column, f"by time: the earliest rows by {column} train, the later ones evaluate and test")
+    if split == "auto":
+        split = "hash" if label.task == "regression" else "stratified"
+    if split not in ("hash", "stratified"):
+        raise InferenceError(f"split {split!r} is not one of hash, stratified, time:COLUMN")
+    if split == "stratified" and label.task == "regression":
+        raise InferenceError(f"{table.path}: a stratified split cuts label classes, and a regression label has none (use hash)")
+    reason = "stratified: each label class cut in the same proportions" if split == "stratified" else "hash: by a stable hash of each row"
+    timed = next((c.name for c in columns if c.kind == "timestamp" and not _untimed_rows(table, c)), None)
+    if timed:
+        reason += f"; to split by time instead: -o data.split=time ({timed})"
+    return SplitChoice(split, timed, reason)
+
+
+def _untimed_rows(table: Table, choice: ColumnChoice) -> int:
+    """Rows of a timestamp column whose time a split by time cannot read (missing ones too)."""
+    import pyarrow as pa
+
+    from sluice.data.timestamps import unix_seconds
+
+    values = table.frame[choice.name]
+    if choice.csv_type == "string":
+        array = pa.array(values, pa.string())
+    else:
+        array = pa.array(pd.to_numeric(values, errors="coerce"), pa.float64())
+    return int((~unix_seconds(array)[1]).sum())
+
+
+def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, columns, rows: int, split: SplitChoice) -> str:
     read = {c.name: c.csv_type for c in columns if c.kind != "skip"}
     read[label.name] = label.csv_type
     missing = list(dict.fromkeys(["", *table.missing_values]))
@@ -79,7 +161,9 @@ def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, co
         # Categories seen in few rows: a random split leaves some out of train, and the
         # eval and test rows holding them are handled (an OOV bucket), not wrong.
         settings.setdefault("validation", {})["unseen_category_share"] = 0.1
-    split = "hash" if label.task == "regression" else "stratified"
+    data = {"train_file": str(data_file), "eval_percent": 10, "test_percent": 10, "split": split.method}
+    if split.time_column:
+        data["split_time_column"] = split.time_column
     skipped = "".join(f"#   {c.name}: {c.reason}\n" for c in columns if c.kind == "skip")
     return f'''"""The {name} pipeline: {label.name} from {table.path.name} ({label.task}).
 
@@ -100,7 +184,8 @@ PIPELINE = Declaration(
     positive_label={label.positive!r},
     columns={_block(read)},
     csv={csv!r},
-    data={{"train_file": {str(data_file)!r}, "eval_percent": 10, "test_percent": 10, "split": {split!r}}},
+    # split: {split.reason}
+    data={data!r},
     preprocessing_fn=f"{{__package__}}.preprocessing:preprocessing_fn",
     search_space=f"{{__package__}}.model:search_space",
     model_fn=f"{{__package__}}.model:build_model",
@@ -141,7 +226,7 @@ def _file_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
-def _preprocessing_module(name: str, label: LabelChoice, columns: list[ColumnChoice]) -> str:
+def _preprocessing_module(name: str, label: LabelChoice, columns: list[ColumnChoice], crosses: list[LocationCross] = ()) -> str:
     lines = []
     for c in columns:
         lines.append(f"    # {c.name}: {c.reason}")
@@ -150,6 +235,10 @@ def _preprocessing_module(name: str, label: LabelChoice, columns: list[ColumnCho
         lines.append("    " + _FEATURE_CODE[c.kind].format(n=c.name, f=_file_name(c.name), b=c.buckets))
         if c.missing and c.kind not in ("category", "hashed", "integer_category", "text"):  # those give missing a category
             lines.append(f"    outputs[{c.name + '_missing'!r}] = pp.missing_indicator(inputs[{c.name!r}])")
+    for cross in crosses:
+        lines.append(f"    # {cross.name}: {cross.reason}")
+        arguments = f"inputs[{cross.latitude!r}], inputs[{cross.longitude!r}], {cross.buckets}, {cross.hash_buckets}"
+        lines.append(f"    outputs[{cross.name!r}] = pp.location_cross({arguments})")
     lines.append(f"    # label: {label.reason}")
     lines.append("    " + _label_code(label))
     body = "\n".join(lines)

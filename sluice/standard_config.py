@@ -16,7 +16,7 @@ from sluice.modeling.families import stock_serving_families
 from sluice.modeling.metrics import objective_direction
 from sluice.modeling.slicing import SliceSpec
 
-SPLIT_METHODS = ("hash", "stratified")  # a split by time is not built yet
+SPLIT_METHODS = ("hash", "stratified", "time")
 
 
 class Section(pydantic.BaseModel):
@@ -38,9 +38,11 @@ class DataConfig(Section):
     eval_percent: int = pydantic.Field(10, ge=1, le=98)
     test_percent: int = pydantic.Field(10, ge=1, le=98)  # used only without a test_file
     # hash: by a hash of `split_key` columns (default: the raw row as read); stratified:
-    # the same, with each label class cut in the same proportions.
-    split: str = pydantic.Field("hash", pattern="^(hash|stratified)$")
+    # the same, with each label class cut in the same proportions; time: the earliest rows
+    # by `split_time_column` (unix seconds or ISO 8601) train, the later ones eval (and test).
+    split: str = pydantic.Field("hash", pattern=f"^({'|'.join(SPLIT_METHODS)})$")
     split_key: list[str] | None = None
+    split_time_column: str | None = None  # used only by split=time
     max_reject_fraction: float = pydantic.Field(0.0, ge=0, le=1)
 
     @pydantic.field_validator("train_file", "test_file")
@@ -53,6 +55,10 @@ class DataConfig(Section):
     def _consistent(self) -> "DataConfig":
         if self.test_file is None and self.eval_percent + self.test_percent >= 100:
             raise ValueError("data.eval_percent + data.test_percent must leave rows to train on")
+        if self.split == "time" and not self.split_time_column:
+            raise ValueError("data.split=time needs data.split_time_column: the column of times to order rows by")
+        if self.split == "time" and self.split_key is not None:
+            raise ValueError("data.split_key is for a hash or stratified split; a split by time orders rows by data.split_time_column")
         return self
 
     def split_percentages(self) -> tuple[dict[str, int], dict[str, int] | None]:

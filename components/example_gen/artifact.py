@@ -52,6 +52,32 @@ class RowAccounting(_Record):
     rejected: int
 
 
+class TimeCutoff(_Record):
+    """Where a split by time starts a split: its rows are at or after this time (and before the next split's)."""
+
+    split: str
+    seconds: int  # unix seconds
+    time: str  # the same, in ISO 8601
+
+
+class SplitMethod(_Record):
+    """How rows were put into splits.
+
+    Args:
+        method: "hash", "stratified" or "time".
+        key: hash and stratified: the columns hashed (None: each row as read).
+        stratify_by: stratified: the column whose every value is cut in the split proportions.
+        time_column: time: the column of times the rows were ordered by.
+        starts: time: where each split after the first starts.
+    """
+
+    method: str
+    key: list[str] | None = None
+    stratify_by: str | None = None
+    time_column: str | None = None
+    starts: list[TimeCutoff] = []
+
+
 class Examples(ArtifactProperties):
     """An Examples artifact.
 
@@ -63,6 +89,7 @@ class Examples(ArtifactProperties):
             for an input without span placeholders).
         spans: the span numbers read (sluice.spans), in order.
         columns: the CSV columns as [name, kind] pairs.
+        split_method: how ExampleGen put the rows into splits (None from other writers).
     """
 
     splits: dict[str, ExampleSplit]
@@ -71,3 +98,4 @@ class Examples(ArtifactProperties):
     sources: list[dict[str, Any]] = []
     spans: list[int] = []
     columns: list[list[str]] = []
+    split_method: SplitMethod | None = None

@@ -2,9 +2,10 @@
 
 A Beam job: each source file is cut into blocks of rows (`blocks.py`), streamed (memory
 stays bounded by a few blocks; files, not blocks, are spread over workers, so shard big
-inputs into several files), and each block is typed column-wise, hashed row by row into splits and
-written as its own shard per split: tf.Example TFRecords (`<split>/data-*.tfrecord`) and
-the same rows as Parquet (`<split>/columns-*.parquet`), which StatisticsGen reads without
+inputs into several files), and each block is typed column-wise, put row by row into
+splits (by a hash of the row, hashed within each label class, or by time after a first
+pass that finds the cut-off times: `time_split.py`) and written as its own shard per
+split: tf.Example TFRecords (`<split>/data-*.tfrecord`) and the same rows as Parquet (`<split>/columns-*.parquet`), which StatisticsGen reads without
 decoding a proto per row. Rows that cannot become examples (wrong field count, a value
 that is not a number, bad encoding) go to a rejects file with their file, row and
 reason. No row
@@ -37,11 +38,14 @@ import os
 import shutil
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 
-from components.example_gen.artifact import Examples, ExampleSplit, RowAccounting, Span
+from components.example_gen.artifact import Examples, ExampleSplit, RowAccounting, Span, SplitMethod, TimeCutoff
 from components.example_gen.blocks import (
+    Block,
     ParquetBlock,
+    ParsedBlock,
     RecordBlock,
     arrow_schema,
     check_records,
@@ -57,8 +61,10 @@ from components.example_gen.blocks import (
     split_indices,
     stratified_split_indices,
 )
+from components.example_gen.time_split import block_times, cutoff_times, time_split_indices
 from sluice.data.parquet_rows import check_columns, is_parquet
 from sluice.data.rows import BadInputError, CsvFormat, RowError, is_tfrecord
+from sluice.data.timestamps import iso_time
 from sluice.artifacts import Artifact, ArtifactDraft
 from sluice.config import ConfigError
 from sluice.contract import ComponentSpec
@@ -67,6 +73,7 @@ from sluice.errors import RowCountMismatch
 _MAX_ERRORS_SHOWN = 20
 _METRICS_NAMESPACE = "example_gen"
 _REJECTS_DIR = "rejects"
+_CUTOFFS_DIR = "time_split"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +93,9 @@ class Params:
             so declaring or dropping a column never moves a row to another split).
         stratify_by: a column (the label) whose every value is cut in the split
             proportions, block by block (None: a plain hash split).
+        time_column: a column of times (unix seconds or ISO 8601): its earliest rows go to
+            the first split, the later ones to the next splits, in the split proportions
+            (None: a hash split). Rows without a time are rejected.
     """
 
     sources: Sequence[Mapping[str, Any]]
@@ -94,11 +104,17 @@ class Params:
     num_shards: int = 0
     split_key: Sequence[str] | None = None
     stratify_by: str | None = None
+    time_column: str | None = None
 
     def __post_init__(self):
-        unknown = [c for c in [*(self.split_key or ()), *([self.stratify_by] if self.stratify_by else [])] if c not in dict(self.csv_format().columns)]
+        named = [*(self.split_key or ()), *[c for c in (self.stratify_by, self.time_column) if c]]
+        unknown = [c for c in named if c not in dict(self.csv_format().columns)]
         if unknown:
             raise ConfigError(f"ExampleGen: split columns {unknown} are not declared columns")
+        if self.time_column and (self.stratify_by or self.split_key):
+            raise ConfigError("ExampleGen: a split by time takes no split_key and no stratify_by: the time alone decides")
+        if self.time_column and len({json.dumps(s, sort_keys=True) for s in self.timed_splits()}) > 1:
+            raise ConfigError(f"ExampleGen: a split by time needs the same split percentages in every source it cuts, not {self.timed_splits()}")
         for source in self.sources:
             if sum(source["splits"].values()) != 100:
                 raise ConfigError(f"ExampleGen source {source['pattern']}: split percentages must add up to 100")
@@ -107,6 +123,19 @@ class Params:
 
     def csv_format(self) -> CsvFormat:
         return CsvFormat(**self.format)
+
+    def timed_splits(self) -> list[dict[str, int]]:
+        """The split percentages of each source a split by time cuts (those of more than one split)."""
+        return [dict(s["splits"]) for s in self.sources if len(s["splits"]) > 1] if self.time_column else []
+
+    def split_method(self, cutoffs: Sequence[int] = ()) -> SplitMethod:
+        """How rows were put into splits, for the artifact's properties."""
+        if self.time_column:
+            later = list(self.timed_splits()[0])[1:] if self.timed_splits() else []
+            starts = [TimeCutoff(split=name, seconds=s, time=iso_time(s)) for name, s in zip(later, cutoffs)]
+            return SplitMethod(method="time", time_column=self.time_column, starts=starts)
+        method = "stratified" if self.stratify_by else "hash"
+        return SplitMethod(method=method, key=list(self.split_key) if self.split_key else None, stratify_by=self.stratify_by)
 
     def split_names(self) -> list[str]:
         """Every split once, in the order the sources name them."""
@@ -154,14 +183,15 @@ class _WriteBlock:
     the same files and nothing is written twice.
     """
 
-    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str], split_key=None, stratify_by=None):
+    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str], split_key=None, stratify_by=None, time_column=None):
         self.output_dir = output_dir
         self.fmt = fmt
         self.split_names = list(split_names)
         self.split_key = list(split_key) if split_key else None
         self.stratify_by = stratify_by
+        self.time_column = time_column
 
-    def __call__(self, element):
+    def __call__(self, element, cutoffs: Sequence[int] = ()):
         from apache_beam.metrics import Metrics
 
         file_index, splits, item = element
@@ -170,7 +200,7 @@ class _WriteBlock:
         elif isinstance(item, RecordBlock):
             rejects, written = self._write_records(file_index, splits, item)
         else:
-            rejects, written = self._write_rows(file_index, splits, item)
+            rejects, written = self._write_rows(file_index, splits, item, cutoffs)
         Metrics.counter(_METRICS_NAMESPACE, "rows_read").inc(sum(written.values()) + len(rejects))
         Metrics.counter(_METRICS_NAMESPACE, "rows_rejected").inc(len(rejects))
         for split, count in written.items():
@@ -184,19 +214,25 @@ class _WriteBlock:
         suffix = "tfrecord" if kind == "data" else "parquet"
         return os.path.join(directory, f"{kind}-{file_index:05d}-{block_index:05d}.{suffix}")
 
-    def _write_rows(self, file_index: int, splits, block):
+    def _write_rows(self, file_index: int, splits, block, cutoffs: Sequence[int]):
         import pyarrow.parquet as pq
 
-        parquet = isinstance(block, ParquetBlock)
-        parsed = parse_parquet_block(block, self.fmt) if parquet else parse_block(block, self.fmt)
-        if self.split_key:
-            keys = row_keys(parsed.table.select(self.split_key))
+        parsed = _parsed(block, self.fmt)
+        if self.time_column and len(splits) > 1:
+            seconds, timed, untimed = block_times(parsed, self.time_column, block.file)
+            parsed = ParsedBlock(parsed.table.filter(pa.array(timed)), parsed.line_numbers[timed], parsed.rejects + untimed)
+            chosen = time_split_indices(seconds[timed], cutoffs)
+        elif self.time_column:
+            chosen = np.zeros(parsed.table.num_rows, dtype=np.int64)  # one split: every row's, timed or not
         else:
-            keys = (parquet_raw_row_keys if parquet else raw_row_keys)(block, parsed.line_numbers)
-        if self.stratify_by:
-            chosen = stratified_split_indices(keys, parsed.table[self.stratify_by].to_pylist(), splits)
-        else:
-            chosen = split_indices(keys, splits)
+            if self.split_key:
+                keys = row_keys(parsed.table.select(self.split_key))
+            else:
+                keys = (parquet_raw_row_keys if isinstance(block, ParquetBlock) else raw_row_keys)(block, parsed.line_numbers)
+            if self.stratify_by:
+                chosen = stratified_split_indices(keys, parsed.table[self.stratify_by].to_pylist(), splits)
+            else:
+                chosen = split_indices(keys, splits)
         written = {}
         for position, split in enumerate(splits):
             rows = parsed.table.filter(pa.array(chosen == position))
@@ -216,6 +252,28 @@ class _WriteBlock:
                 _write_tfrecord(self._shard(split, "data", file_index, block.index), records)
                 written[split] = len(records)
         return rejects, written
+
+
+def _parsed(block: Block | ParquetBlock, fmt: CsvFormat) -> ParsedBlock:
+    return parse_parquet_block(block, fmt) if isinstance(block, ParquetBlock) else parse_block(block, fmt)
+
+
+def _write_block(element, writer: _WriteBlock, cutoffs: Sequence[int] = ()):
+    # A function, not the writer itself: Beam passes side inputs to functions only.
+    return writer(element, cutoffs)
+
+
+def _split_times(element, fmt: CsvFormat, column: str):
+    """(file index, splits, item) -> the unix seconds of the block's rows that a split by time cuts."""
+    _, splits, item = element
+    if not isinstance(item, (Block, ParquetBlock)) or len(splits) < 2:
+        return
+    seconds, timed, _ = block_times(_parsed(item, fmt), column, item.file)
+    yield seconds[timed]
+
+
+def _cutoffs_of(parts: Sequence[np.ndarray], splits: Mapping[str, int]) -> list[int]:
+    return cutoff_times(np.concatenate([np.zeros(0, np.int64), *parts]), splits) if splits else []
 
 
 def _write_tfrecord(path: str, records: Sequence[bytes]) -> None:
@@ -242,17 +300,40 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             _check_parquet_columns(path, fmt)
     # The raw row (the default split key) is every column of the file; a split key needs only the declared ones.
     parquet_columns = list(fmt.columns) if params.split_key else None
+    untimed = [path for path, splits in files if params.time_column and len(splits) > 1 and is_tfrecord(path)]
+    if untimed:
+        raise BadInputError(f"ExampleGen: a split by time reads CSV or Parquet files, and {untimed[0]} is TFRecord; split it by hash")
 
     pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tfx_bsl.coders.example_coder"])
-    _ = (
+    blocks = (
         pipeline
         | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])
         | "ReadBlocks" >> beam.FlatMap(_read_source, fmt, parquet_columns)
-        | "ParseSplitWrite" >> beam.FlatMap(_WriteBlock(str(output.path), fmt, split_names, params.split_key, params.stratify_by))
+    )
+    writer = _WriteBlock(str(output.path), fmt, split_names, params.split_key, params.stratify_by, params.time_column)
+    side_inputs = {}
+    if params.time_column:
+        cutoffs = (  # the first pass: every row's time, then the cut-offs from all of them
+            blocks
+            | "ReadSplitTimes" >> beam.FlatMap(_split_times, fmt, params.time_column)
+            | "GatherSplitTimes" >> beam.combiners.ToList()
+            | "CutOffTimes" >> beam.Map(_cutoffs_of, (params.timed_splits() or [{}])[0])
+        )
+        _ = (
+            cutoffs
+            | "FormatCutOffs" >> beam.Map(json.dumps)
+            | "WriteCutOffs" >> beam.io.WriteToText(output.file(_CUTOFFS_DIR, "cutoffs"), file_name_suffix=".json", shard_name_template="")
+        )
+        side_inputs["cutoffs"] = beam.pvalue.AsSingleton(cutoffs)
+    _ = (
+        blocks
+        | "ParseSplitWrite" >> beam.FlatMap(_write_block, writer, **side_inputs)
         | "FormatRejects" >> beam.Map(lambda error: json.dumps(dataclasses.asdict(error)))
         | "WriteRejects" >> beam.io.WriteToText(output.file(_REJECTS_DIR, "rejects"), file_name_suffix=".jsonl")
     )
     counters = run_and_count(pipeline, _METRICS_NAMESPACE)
+    cutoffs_made = _load_cutoffs(output.file(_CUTOFFS_DIR)) if params.time_column else []
+    split_method = params.split_method(cutoffs_made)
 
     read, rejected = counters.get("rows_read", 0), counters.get("rows_rejected", 0)
     written = {name: counters.get(f"rows_{name}", 0) for name in split_names}
@@ -279,7 +360,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
                 rows=written[name],
                 pattern=f"{name}/data-*.tfrecord",
                 columnar_pattern=f"{name}/columns-*.parquet" if columnar else None,
-                spans=_spans(name, files, counters, columnar, params.format),
+                spans=_spans(name, files, counters, columnar, params.format, split_method),
             )
             for name in split_names
         },
@@ -288,10 +369,11 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         sources=[{"file": path, "splits": splits, "span": span} for path, splits, span in sourced],
         spans=sorted({span for _, _, span in sourced if span is not None}),
         columns=[list(pair) for pair in fmt.columns.items()],
+        split_method=split_method,
     ).write(output)
 
 
-def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: Mapping[str, Any]) -> dict[str, Span]:
+def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: Mapping[str, Any], method: SplitMethod) -> dict[str, Span]:
     """The rows of `split` from each source file (a span), the shards that hold them, and the span's key."""
     spans = {}
     for index, (path, splits) in enumerate(files):
@@ -299,7 +381,7 @@ def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: 
         if rows:
             spans[f"{index:05d}"] = Span(
                 source=path,
-                key=_span_key(path, splits, fmt, split),
+                key=_span_key(path, splits, fmt, split, method),
                 rows=rows,
                 pattern=f"{split}/data-{index:05d}-*.tfrecord",
                 columnar_pattern=f"{split}/columns-{index:05d}-*.parquet" if columnar else None,
@@ -307,18 +389,26 @@ def _spans(split: str, files, counters: Mapping[str, int], columnar: bool, fmt: 
     return spans
 
 
-def _span_key(path: str, splits: Mapping[str, int], fmt: Mapping[str, Any], split: str) -> str:
+def _span_key(path: str, splits: Mapping[str, int], fmt: Mapping[str, Any], split: str, method: SplitMethod) -> str:
     """Names the rows of `split` drawn from `path`: equal keys mean equal rows."""
     import hashlib
 
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
-    digest = hashlib.sha256(json.dumps([split, splits, fmt], sort_keys=True).encode())
+    # A split by time also depends on the other files read with this one (the cut-offs are theirs too).
+    digest = hashlib.sha256(json.dumps([split, splits, fmt, method.model_dump()], sort_keys=True).encode())
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return f"span-{digest.hexdigest()[:24]}"
+
+
+def _load_cutoffs(cutoffs_dir: str) -> list[int]:
+    with open(os.path.join(cutoffs_dir, "cutoffs.json"), encoding="utf-8") as handle:
+        cutoffs = json.loads(handle.read())
+    shutil.rmtree(cutoffs_dir)
+    return cutoffs
 
 
 def _load_rejects(rejects_dir: str) -> list[RowError]:

@@ -82,14 +82,20 @@ class TfliteModel:
     few invocations and a single row through one.
     """
 
-    def __init__(self, model_content: bytes, num_threads: int | None = None):
+    def __init__(self, model_content: bytes, num_threads: int | None = None, output: str | None = None):
+        """`output`: the output answered, by name, for a model part with several (a
+        multiclass one's "probabilities" beside its "class_id"); None: the only one."""
         import tensorflow as tf
 
         self._interpreter = tf.lite.Interpreter(model_content=model_content, num_threads=num_threads)
         runner = self._interpreter.get_signature_runner()
         self._inputs = {name: (detail["index"], detail["dtype"]) for name, detail in runner.get_input_details().items()}
-        (output,) = runner.get_output_details().values()
-        self._output = output["index"]
+        outputs = runner.get_output_details()
+        if output is None:
+            (chosen,) = outputs.values()
+        else:
+            chosen = outputs[output]
+        self._output = chosen["index"]
         self._rows = None
 
     @property
@@ -106,7 +112,8 @@ class TfliteModel:
         for name, (index, dtype) in self._inputs.items():
             self._interpreter.set_tensor(index, np.asarray(features[name], dtype=dtype))
         self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output).reshape(-1).copy()
+        values = self._interpreter.get_tensor(self._output).reshape(rows, -1)
+        return (values[:, 0] if values.shape[1] == 1 else values).copy()  # one value a row, or a row of class scores
 
 
 def size_on_disk(path: str | Path) -> int:

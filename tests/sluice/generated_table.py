@@ -1,6 +1,6 @@
 """A small generated table with what real files have: a header, missing values, a
 timestamp, an integer-coded category, a skewed amount, a high-cardinality string and a
-label derived from the other columns."""
+label derived from the other columns; optionally a pickup place (latitude, longitude)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ import numpy as np
 COLUMNS = ("trip_id", "start_time", "area_code", "miles", "fare", "company", "payment", "tipped")
 
 
-def write_trips(path: Path, rows: int = 300, seed: int = 7, delimiter: str = ",") -> Path:
+LOCATION = ("pickup_lat", "pickup_lng")
+
+
+def write_trips(path: Path, rows: int = 300, seed: int = 7, delimiter: str = ",", location: bool = False) -> Path:
     rng = np.random.default_rng(seed)
+    places = np.random.default_rng(seed + 1)  # its own draws: the other columns are the same with or without it
     start = dt.datetime(2024, 3, 1)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
-        writer.writerow(COLUMNS)
+        writer.writerow(COLUMNS + LOCATION if location else COLUMNS)
         for i in range(rows):
             when = start + dt.timedelta(minutes=int(rng.integers(0, 60 * 24 * 60)))
             miles = float(rng.lognormal(1.0, 1.0))
@@ -42,5 +46,8 @@ def write_trips(path: Path, rows: int = 300, seed: int = 7, delimiter: str = ","
                 row[6] = "NA"  # a missing category
             if rng.random() < 0.05:
                 row[2] = ""  # a missing code
+            if location:  # around Chicago's Loop; a few places unknown
+                known = places.random() >= 0.03
+                row += [f"{41.88 + places.normal(0, 0.05):.5f}", f"{-87.63 + places.normal(0, 0.05):.5f}"] if known else ["", ""]
             writer.writerow(row)
     return path

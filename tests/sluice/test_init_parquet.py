@@ -17,13 +17,13 @@ def test_init_points_the_pipeline_at_the_parquet_file(tmp_path, monkeypatch):
     pd.read_csv(write_trips(tmp_path / "trips.csv"), na_values=["NA"]).to_parquet(data)
     assert pd.read_parquet(data)["area_code"].dtype == "float64"
 
-    done = init_pipeline("trips", str(data), "tipped", directory=str(tmp_path / "pipes"))
+    done = init_pipeline("parquet_trips", str(data), "tipped", directory=str(tmp_path / "pipes"))
     assert done.data_file == data and not (done.directory / "data").exists()  # no CSV copy
     monkeypatch.setenv(PIPELINES_ENV, str(tmp_path / "pipes"))
     import sluice.user_pipelines
 
     monkeypatch.setattr(sluice.user_pipelines, "__path__", [str(tmp_path / "pipes")])
-    module = pipeline_module("trips")
+    module = pipeline_module("parquet_trips")  # its own name: the registry keeps a module per name
     config = module.Config(home=str(tmp_path / "home"))
     assert config.data.train_file == str(data)
     fmt = CsvFormat(**module.CSV_FORMAT)

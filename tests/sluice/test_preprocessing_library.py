@@ -74,6 +74,8 @@ CASES = {
     "clip_to_quantiles": (lambda i: {"o": pp.clip_to_quantiles(i["n"], 0.2, 0.8, resolution=10)}, lambda v: v[0] > 1 and v.max() <= 40),  # 1 is raised to the 20% quantile
     "bucketize": (lambda i: {"o": pp.bucketize(i["n"], [4, 10])}, lambda v: list(v) == [0, 1, 1, 2, 2]),
     "bucketize_quantiles": (lambda i: {"o": pp.bucketize_quantiles(i["n"], 2)}, lambda v: set(v) == {0, 1} and list(v) == sorted(v)),
+    "quantile_bucket_ids": (lambda i: {"o": pp.quantile_bucket_ids(i["x"], 2)}, lambda v: v[2] == 2 and list(v[[0, 1, 3, 4]]) == sorted(v[[0, 1, 3, 4]]) and set(v[[0, 4]]) == {0, 1}),  # missing: a bucket of its own
+    "location_cross": (lambda i: {"o": pp.location_cross(i["x"], i["n"], 2, 16)}, lambda v: v[0] != v[4] and all(0 <= x < 16 for x in v)),
     "impute_mean": (lambda i: {"o": pp.impute_mean(i["x"])}, lambda v: v[2] == pytest.approx((1 + 2 + 6 + 100) / 4)),
     "impute_median": (lambda i: {"o": pp.impute_median(i["x"])}, lambda v: 2 <= v[2] <= 6),
     "impute_category": (lambda i: {"o": pp.vocabulary(pp.impute_category(i["c"]), num_oov_buckets=1)}, lambda v: len(set(v)) == 4),
@@ -127,5 +129,7 @@ def test_integer_outputs_record_their_number_of_ids(analyzed):
     assert output.num_buckets_for_transformed_feature("ids_bucketized") == 3
     assert output.num_buckets_for_transformed_feature("ids_hashed") == 8
     assert output.num_buckets_for_transformed_feature("ids_vocabulary") == 4 + 2  # red, blue, green, __missing__ + 2 OOV
+    assert output.num_buckets_for_transformed_feature("quantile_bucket_ids") == 2 + 1  # and one for missing
+    assert output.num_buckets_for_transformed_feature("location_cross") == 16
     for key in ("ids_bucketized", "ids_hashed", "ids_vocabulary"):
         assert_identical(batch_rows, served, key)
