@@ -131,7 +131,10 @@ def export_serving_model(models, transform_dir: str, label: str, export_dir: str
     """
     import tensorflow_transform as tft
 
+    from sluice.beam.patches import install_model_patches
     from sluice.serving.raw_features import describe, write_raw_features
+
+    install_model_patches()
 
     tft_output = tft.TFTransformOutput(transform_dir)
     module = _ServingModule(models, tft_output, label, task, label_sources)

@@ -47,6 +47,9 @@ def fit(model, train, validation, budget: Budget, seed: int, description: str = 
         description: how the training shows in progress, e.g. "trainer: model 1 of 2 (dnn)".
     """
     from sluice import progress
+    from sluice.beam.patches import install_model_patches
+
+    install_model_patches()
 
     if is_forest(model):
         with progress.task(description, unit="") as shown:

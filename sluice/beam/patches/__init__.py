@@ -1,4 +1,4 @@
-"""Speed-ups of Beam, TFDV and tfx-bsl internals, each applied only where it was tested.
+"""Speed-ups of Beam, TFDV, tfx-bsl and TensorFlow internals, each applied only where it was tested.
 
 Every patch is listed in `PATCHES` with the library versions it was tested with. On any
 other version it steps aside (one log line per process) and the library behaves as
@@ -25,6 +25,7 @@ SWITCH_ENV = "SLUICE_LIBRARY_PATCHES"
 _OFF = ("off", "0", "false", "no")
 _LOG = logging.getLogger(__name__)
 _TESTED = {"apache-beam": "2.67.0", "tensorflow-data-validation": "1.16.1", "tfx-bsl": "1.16.1"}
+_TESTED_MODELS = {"tensorflow": "2.16.2", "tf-keras": "2.16.0", "tensorflow-decision-forests": "1.9.2"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ PATCHES: dict[str, Patch] = {
             {"apache-beam": _TESTED["apache-beam"]},
             "sluice.beam.warm_workers",
             "DirectRunner multi_processing on workers started with the step",
+        ),
+        Patch(
+            "autograph_rules",
+            _TESTED_MODELS,
+            "sluice.beam.patches.autograph_rules",
+            "AutoGraph leaves tf_keras and TF-DF functions as written, as TensorFlow's rules leave keras",
         ),
     )
 }
@@ -123,6 +130,11 @@ def install(name: str) -> bool:
 def install_process_patches() -> None:
     """Installs the patches a process applies once, before it builds a Beam job."""
     install("introspection")
+
+
+def install_model_patches() -> None:
+    """Installs the patches of model building, training and export (before any is traced)."""
+    install("autograph_rules")
 
 
 def prepare(pipeline) -> None:
