@@ -37,6 +37,9 @@ class SplitChoice:
     reason: str
 
 
+CATEGORICAL_KINDS = ("category", "integer_category", "hashed", "timestamp")  # timestamps give hour, weekday, month ids
+
+
 @dataclasses.dataclass(frozen=True)
 class Scaffold:
     directory: Path
@@ -79,7 +82,7 @@ def init_pipeline(
         "__init__.py": "",
         "pipeline.py": _pipeline_module(name, table, data_file, label_choice, columns, rows, split_choice),
         "preprocessing.py": _preprocessing_module(name, label_choice, columns, crosses),
-        "model.py": _model_module(rows, len(columns)),
+        "model.py": _model_module(rows, columns, crosses),
         "schema.draft.pbtxt": _schema_draft(label_choice, columns),
         "dag.py": _dag_module(name, target.parent),
     }
@@ -145,12 +148,7 @@ def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, co
     missing = list(dict.fromkeys(["", *table.missing_values]))
     # A Parquet file's columns are found by name; only the missing-value markers apply to it.
     csv = {"missing_values": missing} if table.parquet else {"header": True, "delimiter": table.delimiter, "missing_values": missing}
-    batch = max(16, min(256, rows // 20))
-    train_steps = max(200, min(2000, 10 * rows // batch))
-    settings = {
-        "trainer": {"batch_size": batch, "train_steps": train_steps, "eval_every_steps": max(20, train_steps // 10)},
-        "tuner": {"trial_steps": max(50, train_steps // 4)},
-    }
+    settings = _training_settings(rows)
     partly_missing = [c.name for c in columns if c.kind != "skip" and c.missing]
     if partly_missing:
         # Their missing share varies by split, more so in small splits: the inferred schema's
@@ -194,6 +192,31 @@ PIPELINE = Declaration(
     doc=__doc__,
 )
 '''
+
+
+SMALL_DATA_ROWS = 5_000  # below it, networks train in seconds and one eval split is a few hundred rows at most
+EPOCHS = 40  # passes over the train rows a network may take (early stopping ends it sooner)
+
+
+def _training_settings(rows: int) -> dict:
+    """Batch size, steps and the search protocol, sized to the rows.
+
+    A network trains for about EPOCHS passes, 200 to 2,000 steps. On small data a trial
+    trains as long as the final model (steps cost little there, and shorter trials would
+    rank the networks and the linear model, which need many passes, below the forests,
+    which train in one), and the trials are scored by 5-fold cross-validation over the
+    train split, not on an eval split of a few dozen rows.
+    """
+    batch = max(16, min(256, rows // 20))
+    train_steps = max(200, min(2000, EPOCHS * rows // batch))
+    small = rows < SMALL_DATA_ROWS
+    tuner = {"trial_steps": train_steps if small else max(50, train_steps // 4)}
+    if small:
+        tuner["folds"] = 5
+    return {
+        "trainer": {"batch_size": batch, "train_steps": train_steps, "eval_every_steps": max(20, train_steps // 10)},
+        "tuner": tuner,
+    }
 
 
 def _block(mapping: dict) -> str:
@@ -261,7 +284,8 @@ def preprocessing_fn(inputs: dict) -> dict:
 '''
 
 
-def _model_module(rows: int, columns: int) -> str:
+def _model_module(rows: int, choices: list[ColumnChoice], crosses: list[LocationCross] = ()) -> str:
+    columns = len(choices)
     if rows < 2_000:
         sizes = {"max_units": 64, "max_layers": 2, "max_trees": 200}
     elif rows < 50_000:
@@ -269,9 +293,14 @@ def _model_module(rows: int, columns: int) -> str:
     else:
         sizes = {"max_units": 256, "max_layers": 3, "max_trees": 500}
     arguments = ", ".join(f"{key}={value}" for key, value in sizes.items())
-    return f'''"""The search space, sized by `sluice init` to {rows} rows and {columns} columns."""
+    why = ""
+    if not crosses and not any(c.kind in CATEGORICAL_KINDS for c in choices):
+        # Wide & Deep's wide part is the categorical features: without any it is the DNN again.
+        arguments += ', families=tuple(f for f in FAMILIES if f != "wide_deep")'
+        why = " No categorical feature: no Wide & Deep (its wide part would be empty)."
+    return f'''"""The search space, sized by `sluice init` to {rows} rows and {columns} columns.{why}"""
 
-from sluice.standard_model import build_model, declare  # noqa: F401 (build_model: the pipeline's model_fn)
+from sluice.standard_model import FAMILIES, build_model, declare  # noqa: F401 (build_model: the pipeline's model_fn)
 
 
 def search_space(hp) -> None:

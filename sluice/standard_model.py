@@ -16,10 +16,22 @@ NETWORKS = ["dnn", "wide_deep"]
 FORESTS = ["gradient_boosted_trees", "random_forest"]
 
 
-def declare(hp, *, max_units: int = 256, max_layers: int = 3, max_trees: int = 500, default_family: str = "gradient_boosted_trees") -> None:
-    """Declares the hyperparameters of every family, networks up to `max_units` x `max_layers`
-    and forests up to `max_trees` trees."""
-    hp.Choice("family", FAMILIES, default=default_family)
+def declare(
+    hp,
+    *,
+    max_units: int = 256,
+    max_layers: int = 3,
+    max_trees: int = 500,
+    default_family: str = "gradient_boosted_trees",
+    families: tuple[str, ...] = FAMILIES,
+) -> None:
+    """Declares the hyperparameters of `families` (default: every family), networks up to
+    `max_units` x `max_layers` and forests up to `max_trees` trees."""
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise ValueError(f"families {list(unknown or families)} not among {FAMILIES}")
+    families = [f for f in FAMILIES if f in families]
+    hp.Choice("family", families, default=default_family if default_family in families else families[0])
     with hp.conditional_scope("family", ["linear", *NETWORKS]):
         hp.Float("learning_rate", 1e-4, 3e-2, sampling="log", default=3e-3)
     with hp.conditional_scope("family", NETWORKS):

@@ -147,6 +147,8 @@ def wide_deep(
     logits add up."""
     import dataclasses
 
+    if not wide:
+        raise ValueError("wide_deep: no wide features (the transform has no categorical feature); use dnn")
     missing = [name for name in wide if name not in features.categorical]
     if missing:
         raise ValueError(f"wide_deep: wide features {missing} are not categorical features of the transform")
