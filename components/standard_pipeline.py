@@ -236,6 +236,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
                 "batch_size": config.trainer.batch_size,
                 "objective": config.tuner.objective,
                 "folds": config.tuner.folds,
+                "defaults_first": config.tuner.defaults_first,
                 "workers": config.tuner.workers,
                 "seed": config.seed,
             }),

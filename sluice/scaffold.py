@@ -205,12 +205,13 @@ def _training_settings(rows: int) -> dict:
     trains as long as the final model (steps cost little there, and shorter trials would
     rank the networks and the linear model, which need many passes, below the forests,
     which train in one), and the trials are scored by 5-fold cross-validation over the
-    train split, not on an eval split of a few dozen rows.
+    train split, not on an eval split of a few dozen rows. Every size: the first trials are
+    each family's defaults, so a short search tries every family before sampling.
     """
     batch = max(16, min(256, rows // 20))
     train_steps = max(200, min(2000, EPOCHS * rows // batch))
     small = rows < SMALL_DATA_ROWS
-    tuner = {"trial_steps": train_steps if small else max(50, train_steps // 4)}
+    tuner = {"trial_steps": train_steps if small else max(50, train_steps // 4), "defaults_first": True}
     if small:
         tuner["folds"] = 5
     return {

@@ -89,6 +89,8 @@ class TunerConfig(Section):
     trial_steps: int = pydantic.Field(300, ge=1)
     objective: str | None = None  # None: the task's usual one (log loss; RMSE for a regression)
     folds: int = pydantic.Field(1, ge=1)
+    # The first trials are each family's defaults, then the oracle's own points (not Hyperband).
+    defaults_first: bool = False
     workers: int = pydantic.Field(1, ge=1)
     # The families searched (None: every family of the space).
     families: list[str] | None = None

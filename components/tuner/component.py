@@ -82,6 +82,9 @@ class Params:
             `sluice.modeling.metrics.TASK_OBJECTIVES`): e.g. "log_loss" (minimised),
             "accuracy" or "auc" (maximised); "rmse" for a regression.
         folds: 1 scores on the eval split; K > 1 scores by K-fold over the train split.
+        defaults_first: the first trials are each family's defaults (the space's default
+            family first), then the oracle proposes; a short search so tries every family
+            as its author set it before sampling. Not with Hyperband (its own brackets).
         workers: trials run at once; above 1, keras-tuner's chief/worker mode on loopback.
         seed: drives the oracle, shuffling and initialisation.
     """
@@ -100,6 +103,7 @@ class Params:
     task: str = "binary"
     objective: str | None = None
     folds: int = 1
+    defaults_first: bool = False
     workers: int = 1
     seed: int = 42
 
@@ -311,11 +315,30 @@ def make_oracle(params: Params, project_dir: str | None):
         oracle.max_trials = params.max_trials  # Hyperband's own count is by brackets; ours caps it
     oracle.verbose = 0
     declare_space(oracle.hyperparameters, params.search_space, params.families)
+    if params.defaults_first and params.oracle != "hyperband":
+        _propose_defaults_first(oracle, params)
     if project_dir is not None:
         oracle._set_project_dir(project_dir, "oracle")
         if os.path.exists(os.path.join(project_dir, "oracle", "oracle.json")):
             oracle.reload()
     return oracle
+
+
+def _propose_defaults_first(oracle, params: Params) -> None:
+    """Makes `oracle` propose each family's defaults (one point without a `family` choice)
+    before its own points; a point already tried (a resumed search) is not proposed again."""
+    family = next((p for p in oracle.hyperparameters.space if p.name == "family"), None)
+    families = [None] if family is None else [family.default, *(f for f in family.values if f != family.default)]
+    points = [default_values(params.search_space, None if f is None else [f]) for f in families]
+    own = oracle.populate_space
+
+    def populate_space(trial_id):
+        for values in points:
+            if not oracle._duplicate(values):
+                return {"status": "RUNNING", "values": values}
+        return own(trial_id)
+
+    oracle.populate_space = populate_space
 
 
 def _budget(params: Params, steps: int) -> dict:
