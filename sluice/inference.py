@@ -112,6 +112,12 @@ def _is_integral(numbers: pd.Series) -> bool:
     return bool(np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)) and numbers.abs().max() < 2**62)
 
 
+def _integer_text(values: pd.Series) -> bool:
+    """Every value written as an integer: "187" yes, "187.0" no (pandas writes an integer
+    column with a missing value so, and a CSV reader takes it for a float)."""
+    return bool(values.str.fullmatch(r"[+-]?\d+").all())
+
+
 def _looks_like_time(name: str) -> bool:
     lowered = name.lower()
     return any(word in lowered for word in ("time", "date", "timestamp")) or lowered.endswith(("_at", "_ts"))
@@ -131,7 +137,7 @@ def choose(name: str, column: pd.Series) -> ColumnChoice:
     numbers = _numbers(present)
     if numbers is not None:
         integral = _is_integral(numbers)
-        csv_type = "int" if integral else "float"
+        csv_type = "int" if integral and _integer_text(present) else "float"
         if integral and _looks_like_time(name) and numbers.between(1e8, 4e9).all():
             return ColumnChoice(name, csv_type, "timestamp", "unix seconds: hour, weekday, month, hour on a circle, days" + note, missing)
         if integral and distinct == rows and rows > MAX_INTEGER_CODES and (name.lower() == "id" or name.lower().endswith("id")):
@@ -185,7 +191,7 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
         raise InferenceError(f"{table.path}: label {label!r} is constant ({counts.index[0]!r} in every row): nothing to learn")
     numbers = _numbers(values)
     integral = numbers is not None and _is_integral(numbers)
-    csv_type = "int" if integral else "float" if numbers is not None else "string"
+    csv_type = "int" if integral and _integer_text(values) else "float" if numbers is not None else "string"
     if task == "auto":
         if numbers is not None and not integral or (integral and len(counts) > MAX_CLASSES):
             task = "regression"
@@ -202,7 +208,7 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
     classes = tuple(str(value) for value in counts.index)
     positive = None
     if task == "binary":
-        known = [c for c in classes if c.lower() in ("1", "true", "yes", "y", "positive", ">50k")]
+        known = [c for c in classes if c.lower().removesuffix(".0") in ("1", "true", "yes", "y", "positive", ">50k")]
         chosen = known[0] if known else classes[-1]  # else the rarer class
         positive = int(chosen) if csv_type == "int" else chosen
     share = ", ".join(f"{value}: {count / len(values):.0%}" for value, count in counts.head(5).items())
