@@ -1,7 +1,7 @@
 """AutoML suite: `sluice init` + `sluice run` against scikit-learn's HistGradientBoosting.
 
-For each data set (each ships inside an installable package, or in this repository for
-census), in one script run:
+For each data set (each ships inside an installable package: scikit-learn, palmerpenguins,
+and census inside this one's `pipelines.census`), in one script run:
 1. one fixed, seeded train/test split, written as two CSV files with a header into a
    temp dir (census: adult.data and adult.test, its own split);
 2. `sluice init NAME --data train.csv --label L --task T`, then
@@ -98,9 +98,10 @@ def _census():
     import pandas as pd
 
     from pipelines.census.features import CSV_COLUMNS
+    from pipelines.census.pipeline import DATA_DIR
 
     def read(file: str):
-        with gzip.open(ROOT / "data" / "census" / file, "rt") as handle:
+        with gzip.open(DATA_DIR / file, "rt") as handle:
             frame = pd.read_csv(handle, header=None, names=list(CSV_COLUMNS), comment="|", skipinitialspace=True, na_values=["?"])
         frame["income_bracket"] = frame["income_bracket"].str.rstrip(".")  # adult.test writes ">50K."
         return frame
@@ -111,7 +112,7 @@ def _census():
 DATASETS = {
     d.name: d
     for d in (
-        Dataset("census", "binary", "income_bracket", "repo data/census (UCI Adult)", _census),
+        Dataset("census", "binary", "income_bracket", "pipelines/census/data (UCI Adult)", _census),
         Dataset("breast_cancer", "binary", "target", "sklearn load_breast_cancer", _sklearn("load_breast_cancer", "target", True, True)),
         Dataset("penguins", "multiclass", "species", "palmerpenguins 0.1.4", _penguins),
         Dataset("wine", "multiclass", "target", "sklearn load_wine", _sklearn("load_wine", "target", True, True)),

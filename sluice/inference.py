@@ -123,8 +123,9 @@ def _looks_like_time(name: str) -> bool:
     return any(word in lowered for word in ("time", "date", "timestamp")) or lowered.endswith(("_at", "_ts"))
 
 
-def choose(name: str, column: pd.Series) -> ColumnChoice:
-    """The kind of one feature column, from its present values."""
+def choose(name: str, column: pd.Series, parquet: bool = False) -> ColumnChoice:
+    """The kind of one feature column, from its present values (`parquet`: read from a
+    Parquet file, whose whole floats ExampleGen reads as integers)."""
     present = column.dropna()
     missing = int(column.isna().sum())
     rows = len(present)
@@ -137,7 +138,7 @@ def choose(name: str, column: pd.Series) -> ColumnChoice:
     numbers = _numbers(present)
     if numbers is not None:
         integral = _is_integral(numbers)
-        csv_type = "int" if integral and _integer_text(present) else "float"
+        csv_type = "int" if integral and (parquet or _integer_text(present)) else "float"
         if integral and _looks_like_time(name) and numbers.between(1e8, 4e9).all():
             return ColumnChoice(name, csv_type, "timestamp", "unix seconds: hour, weekday, month, hour on a circle, days" + note, missing)
         if integral and distinct == rows and rows > MAX_INTEGER_CODES and (name.lower() == "id" or name.lower().endswith("id")):
@@ -191,7 +192,7 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
         raise InferenceError(f"{table.path}: label {label!r} is constant ({counts.index[0]!r} in every row): nothing to learn")
     numbers = _numbers(values)
     integral = numbers is not None and _is_integral(numbers)
-    csv_type = "int" if integral and _integer_text(values) else "float" if numbers is not None else "string"
+    csv_type = "int" if integral and (table.parquet or _integer_text(values)) else "float" if numbers is not None else "string"
     if task == "auto":
         if numbers is not None and not integral or (integral and len(counts) > MAX_CLASSES):
             task = "regression"
@@ -216,7 +217,7 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
 
 
 def choose_columns(table: Table, label: str) -> list[ColumnChoice]:
-    return [choose(str(name), table.frame[name]) for name in table.frame.columns if name != label]
+    return [choose(str(name), table.frame[name], table.parquet) for name in table.frame.columns if name != label]
 
 
 _LATITUDE_WORDS = ("lat", "latitude")
