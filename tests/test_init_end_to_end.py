@@ -18,7 +18,7 @@ from tests.sluice.generated_table import write_trips
 pytestmark = pytest.mark.e2e
 # Tiny: every stage runs for real, in seconds each.
 FAST = ("-o", "tuner.max_trials=1", "-o", "tuner.trial_steps=10", "-o", "trainer.train_steps=20",
-        "-o", "trainer.ensemble_size=1", "-o", 'tuner.families=["dnn"]')
+        "-o", "trainer.ensemble_size=1", "-o", 'tuner.families=["dnn"]', "-o", "tuner.folds=1")
 
 
 def _project(tmp_path: Path):
