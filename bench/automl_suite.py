@@ -16,9 +16,9 @@ Budget, the same for every data set: Sluice's search is `tuner.max_trials=8` ove
 standard space's families (linear, DNN, Wide & Deep where there are categorical features,
 gradient boosted trees, random forest), with everything else as `sluice init` writes it:
 the first trials are each family's defaults; a network trains for up to ~40 passes
-(200-2,000 steps, early stopping on the eval split); under 5,000 rows a trial trains as
-long as the final model and is scored by 5-fold cross-validation, above it on the eval
-split (10% of the train file) with a quarter of the steps. Scores are test accuracy, or RMSE for a regression; PASS means Sluice's score is at
+(200-2,000 steps); under 5,000 rows a trial trains as long as the final model, without
+early stopping, and is scored by 5-fold cross-validation; above it, early stopping on the
+eval split (10% of the train file), where trials are scored with a quarter of the steps. Scores are test accuracy, or RMSE for a regression; PASS means Sluice's score is at
 least HGB's (accuracy >=, RMSE <=). With --repeats N, each side runs N times (Sluice with
 seeds 42, 43, ...; HGB with random_state 0, 1, ...) on the same split and the table shows
 medians. Wall times: Sluice's is init + run as whole processes (statistics, validation,

@@ -233,7 +233,10 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
                 "max_trials": config.tuner.max_trials,
                 "max_minutes": config.tuner.max_minutes,
                 "trial_steps": config.tuner.trial_steps,
+                # A trial's network trains and stops as the Trainer's will (batches, evaluations, patience).
                 "batch_size": config.trainer.batch_size,
+                "eval_every_steps": config.trainer.eval_every_steps,
+                "early_stopping_patience": config.trainer.early_stopping_patience,
                 "objective": config.tuner.objective,
                 "folds": config.tuner.folds,
                 "defaults_first": config.tuner.defaults_first,

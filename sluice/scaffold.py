@@ -205,7 +205,9 @@ def _training_settings(rows: int) -> dict:
     trains as long as the final model (steps cost little there, and shorter trials would
     rank the networks and the linear model, which need many passes, below the forests,
     which train in one), and the trials are scored by 5-fold cross-validation over the
-    train split, not on an eval split of a few dozen rows. Every size: the first trials are
+    train split, not on an eval split of a few dozen rows. Nor does such a split stop
+    training early there: its loss is noise that stops a network after a few passes, and
+    under cross-validation the fold that stops a trial would also score it. Every size: the first trials are
     each family's defaults, so a short search tries every family before sampling.
     """
     batch = max(16, min(256, rows // 20))
@@ -214,10 +216,10 @@ def _training_settings(rows: int) -> dict:
     tuner = {"trial_steps": train_steps if small else max(50, train_steps // 4), "defaults_first": True}
     if small:
         tuner["folds"] = 5
-    return {
-        "trainer": {"batch_size": batch, "train_steps": train_steps, "eval_every_steps": max(20, train_steps // 10)},
-        "tuner": tuner,
-    }
+    trainer = {"batch_size": batch, "train_steps": train_steps, "eval_every_steps": max(20, train_steps // 10)}
+    if small:
+        trainer["early_stopping_patience"] = 0
+    return {"trainer": trainer, "tuner": tuner}
 
 
 def _block(mapping: dict) -> str:

@@ -21,7 +21,11 @@ def _config_and_families(scaffold, monkeypatch, tmp_path):
     module = pipeline_module(scaffold.directory.name)
     hp = kt.HyperParameters()
     load_object(f"sluice.user_pipelines.{scaffold.directory.name}.model:search_space")(hp)
-    return module.Config(home=str(tmp_path / "home")), list(hp.space[0].values)
+    config = module.Config(home=str(tmp_path / "home"))
+    tuner = module.create_pipeline(config).component("tuner").params
+    # a trial's network trains and stops as the Trainer's will
+    assert (tuner["eval_every_steps"], tuner["early_stopping_patience"]) == (config.trainer.eval_every_steps, config.trainer.early_stopping_patience)
+    return config, list(hp.space[0].values)
 
 
 def test_small_numeric_data_gets_cross_validated_full_length_trials_without_wide_deep(tmp_path, monkeypatch):
@@ -32,6 +36,7 @@ def test_small_numeric_data_gets_cross_validated_full_length_trials_without_wide
 
     config, families = _config_and_families(init_pipeline("small", str(tmp_path / "small.csv"), "y", directory=str(tmp_path / "p")), monkeypatch, tmp_path)
     assert (config.tuner.trial_steps, config.tuner.folds, config.tuner.defaults_first) == (config.trainer.train_steps, 5, True)
+    assert config.trainer.early_stopping_patience == 0
     assert families == ["linear", "dnn", "gradient_boosted_trees", "random_forest"]
 
 
@@ -39,4 +44,5 @@ def test_large_data_with_categories_keeps_holdout_shorter_trials_and_every_famil
     trips = write_trips(tmp_path / "trips.csv", rows=6000)
     config, families = _config_and_families(init_pipeline("trips", str(trips), "tipped", directory=str(tmp_path / "p")), monkeypatch, tmp_path)
     assert (config.tuner.trial_steps, config.tuner.folds, config.tuner.defaults_first) == (config.trainer.train_steps // 4, 1, True)
+    assert config.trainer.early_stopping_patience > 0
     assert families == ["linear", "dnn", "wide_deep", "gradient_boosted_trees", "random_forest"]
