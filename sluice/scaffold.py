@@ -195,7 +195,7 @@ PIPELINE = Declaration(
 
 
 SMALL_DATA_ROWS = 5_000  # below it, networks train in seconds and one eval split is a few hundred rows at most
-EPOCHS = 40  # passes over the train rows a network may take (early stopping ends it sooner)
+EPOCHS = 40  # passes over the train rows a network may take (above SMALL_DATA_ROWS, early stopping may end it sooner)
 
 
 def _training_settings(rows: int) -> dict:
@@ -207,8 +207,9 @@ def _training_settings(rows: int) -> dict:
     which train in one), and the trials are scored by 5-fold cross-validation over the
     train split, not on an eval split of a few dozen rows. Nor does such a split stop
     training early there: its loss is noise that stops a network after a few passes, and
-    under cross-validation the fold that stops a trial would also score it. Every size: the first trials are
-    each family's defaults, so a short search tries every family before sampling.
+    under cross-validation the fold that stops a trial would also score it. Every size:
+    the first trials are each family's defaults, so a short search tries every family
+    before sampling.
     """
     batch = max(16, min(256, rows // 20))
     train_steps = max(200, min(2000, EPOCHS * rows // batch))
