@@ -9,7 +9,8 @@ from tests.sluice.generated_table import write_trips
 
 
 def _config_and_families(scaffold, monkeypatch, tmp_path):
-    """The written pipeline's settings, as the registry loads them, and its space's families."""
+    """The written pipeline's settings, as the registry loads them, and its space's families
+    (each test names its pipeline apart: the registry keeps one module per name)."""
     import keras_tuner as kt
 
     import sluice.user_pipelines
@@ -34,7 +35,7 @@ def test_small_numeric_data_gets_cross_validated_full_length_trials_without_wide
     frame["y"] = (frame.a + frame.b > 0).astype(int)
     frame.to_csv(tmp_path / "small.csv", index=False)
 
-    config, families = _config_and_families(init_pipeline("small", str(tmp_path / "small.csv"), "y", directory=str(tmp_path / "p")), monkeypatch, tmp_path)
+    config, families = _config_and_families(init_pipeline("budget_small", str(tmp_path / "small.csv"), "y", directory=str(tmp_path / "p")), monkeypatch, tmp_path)
     assert (config.tuner.trial_steps, config.tuner.folds, config.tuner.defaults_first) == (config.trainer.train_steps, 5, True)
     assert config.trainer.early_stopping_patience == 0
     assert families == ["linear", "dnn", "gradient_boosted_trees", "random_forest"]
@@ -42,7 +43,7 @@ def test_small_numeric_data_gets_cross_validated_full_length_trials_without_wide
 
 def test_large_data_with_categories_keeps_holdout_shorter_trials_and_every_family(tmp_path, monkeypatch):
     trips = write_trips(tmp_path / "trips.csv", rows=6000)
-    config, families = _config_and_families(init_pipeline("trips", str(trips), "tipped", directory=str(tmp_path / "p")), monkeypatch, tmp_path)
+    config, families = _config_and_families(init_pipeline("budget_trips", str(trips), "tipped", directory=str(tmp_path / "p")), monkeypatch, tmp_path)
     assert (config.tuner.trial_steps, config.tuner.folds, config.tuner.defaults_first) == (config.trainer.train_steps // 4, 1, True)
     assert config.trainer.early_stopping_patience > 0
     assert families == ["linear", "dnn", "wide_deep", "gradient_boosted_trees", "random_forest"]
