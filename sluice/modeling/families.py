@@ -168,10 +168,6 @@ def _forest(model_class: str, features: ModelFeatures, **hyperparameters):
     (P(class 1) alone for two classes); regression answers the value."""
     import tensorflow_decision_forests as tfdf
 
-    from sluice.beam.patches import install_model_patches
-
-    install_model_patches()
-
     usages = [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.NUMERICAL) for name in features.numeric]
     usages += [tfdf.keras.FeatureUsage(name, semantic=tfdf.keras.FeatureSemantic.CATEGORICAL) for name in features.categorical]
     regression = features.task == "regression"

@@ -133,7 +133,7 @@ def install_process_patches() -> None:
 
 
 def install_model_patches() -> None:
-    """Installs the patches of model building, training and export (before any is traced)."""
+    """Installs the patches of model training and export (before any is traced)."""
     install("autograph_rules")
 
 
