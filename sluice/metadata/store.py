@@ -5,7 +5,9 @@ end, host, pid, error), the artifacts (URI, type, fingerprint, key properties) a
 edges between executions and the artifacts they read and wrote. `sluice run` and
 Airflow tasks write to the same file (`<home>/metadata.sqlite`), from several processes
 at once: SQLite in WAL mode, each write one short `BEGIN IMMEDIATE` transaction, and a
-busy timeout, so writers wait for each other instead of failing or losing a record.
+busy timeout, so writers wait for each other instead of failing or losing a record. The
+switch to WAL and the schema are made once, under a file lock: two processes opening a new
+store at once would otherwise deadlock in the switch until the busy timeout gives up.
 
 An execution is `running` until it ends. One whose process was killed never says so
 itself: `reap_killed` marks it failed ("killed") once its process is gone from this host,
@@ -14,10 +16,13 @@ or once its heartbeat is older than a lease (an execution on another host).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import socket
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -121,8 +126,10 @@ class MetadataStore:
         # transactions that read and then write would otherwise fail with "database is
         # locked" instead of waiting for each other.
         sa.event.listen(self.engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
-        with self.engine.begin() as connection:
-            _schema.create_all(connection)
+        with _exclusive(self.path.with_name(self.path.name + ".init-lock")):
+            _switch_to_wal(self.path)
+            with self.engine.begin() as connection:
+                _schema.create_all(connection)
 
     @classmethod
     def for_home(cls, home: str | os.PathLike) -> MetadataStore:
@@ -280,10 +287,29 @@ class _Heartbeat:
         self._thread.join()
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Holds an exclusive lock on `lock_path` (created if missing) across processes."""
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _switch_to_wal(path: Path) -> None:
+    """Puts the database file in WAL mode, which it keeps for every later connection."""
+    connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
+
+
 def _configure_connection(dbapi_connection, _record) -> None:
     dbapi_connection.isolation_level = None  # transactions are begun by the engine's "begin" event
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA foreign_keys=ON")
