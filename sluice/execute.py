@@ -86,41 +86,23 @@ def execute(
             them, is sealed first.
     """
     started = time.monotonic()
-    spec = component.load_spec()
-    inputs = read_inputs(component, spec, input_uris)
-    run_dir = Path(run_dir)
-    uri = run_dir / component.name
-    remove_abandoned_drafts(run_dir)
-    fingerprint = params_fingerprint(component, spec)
-    key, files = cache_key(spec.run.__module__, component.params, fingerprint, inputs)
-    record = _Record.begin(store, component, spec, run_dir, key, files, inputs)
+    job = _Job.prepare(component, run_dir, input_uris, store, cache)
+    record = _Record.begin(store, component, job)
     try:
-        if (uri / "artifact.json").exists():
-            existing = read_artifact(uri)
-            same_inputs = existing.inputs == {name: a.fingerprint for name, a in inputs.items()}
-            if same_inputs and existing.properties.get("params_fingerprint") == fingerprint:
-                if "gate_closed" in existing.properties:
-                    raise GateClosed(existing.properties["gate_closed"])
-                record.reused(existing)
-                return Outcome(component.name, str(uri), time.monotonic() - started, reused=True)
-            raise ArtifactError(f"{uri} exists from other inputs or parameters; choose a new run id")
-        cached = record.cached() if cache else None
-        if cached is not None:
-            link_artifact(uri, cached.uri)
-            record.reused(read_artifact(uri), cached.execution_id)
-            _say(f"{component.name}: inputs, code and settings unchanged; reusing {cached.uri}")
-            return Outcome(component.name, str(uri), time.monotonic() - started, reused=True, reused_from=cached.uri)
-
+        reused = job.reuse(record, started)
+        if reused is not None:
+            return reused
         gate: GateClosed | None = None
+        spec, uri = job.spec, job.uri
         params = spec.make_params(component.params, component.name)
-        with write_artifact(uri, type=spec.output.type_name(), producer=spec.producer, inputs=inputs) as draft:
+        with write_artifact(uri, type=spec.output.type_name(), producer=spec.producer, inputs=job.inputs) as draft:
             try:
-                spec.run(inputs=inputs, output=draft, params=params, beam_args=list(beam_args))
+                spec.run(inputs=job.inputs, output=draft, params=params, beam_args=list(beam_args))
             except GateClosed as closed:
                 # The findings behind a closed gate are the artifact: seal it, then stop the run.
                 gate = closed
                 draft.properties["gate_closed"] = str(closed)
-            draft.properties["params_fingerprint"] = fingerprint
+            draft.properties["params_fingerprint"] = job.fingerprint
             draft.properties["beam_args"] = complete_beam_args(beam_args)
         record.sealed(read_artifact(uri), gate)
         if gate is not None:
@@ -129,6 +111,90 @@ def execute(
         record.failed(error)
         raise
     return Outcome(component.name, str(uri), time.monotonic() - started, reused=False)
+
+
+def reuse_finished(
+    component: Component,
+    run_dir: str | os.PathLike,
+    input_uris: Mapping[str, str],
+    *,
+    store: MetadataStore | None = None,
+    cache: bool = True,
+) -> Outcome | None:
+    """`execute`'s outcome when all it would do is reuse a finished artifact; None when
+    the component has work to do.
+
+    Finding and recording a reuse reads artifacts and the run history only, so a caller
+    that would start a process for the work (`run_in_child`) need not start one for this.
+
+    Raises:
+        GateClosed, ArtifactError: as `execute` would for the artifact found.
+    """
+    started = time.monotonic()
+    job = _Job.prepare(component, run_dir, input_uris, store, cache)
+    if not job.finds_reusable():
+        return None
+    record = _Record.begin(store, component, job)
+    try:
+        return job.reuse(record, started)
+    except BaseException as error:
+        record.failed(error)
+        raise
+
+
+@dataclasses.dataclass
+class _Job:
+    """One execution's component, inputs and keys, worked out before anything runs."""
+
+    component: Component
+    spec: ComponentSpec
+    inputs: dict[str, Artifact]
+    run_dir: Path
+    uri: Path
+    fingerprint: str
+    key: str
+    files: dict[str, str]
+    store: MetadataStore | None
+    cache: bool
+
+    @classmethod
+    def prepare(cls, component, run_dir, input_uris, store, cache) -> _Job:
+        spec = component.load_spec()
+        inputs = read_inputs(component, spec, input_uris)
+        run_dir = Path(run_dir)
+        remove_abandoned_drafts(run_dir)
+        fingerprint = params_fingerprint(component, spec)
+        key, files = cache_key(spec.run.__module__, component.params, fingerprint, inputs)
+        return cls(component, spec, inputs, run_dir, run_dir / component.name, fingerprint, key, files, store, cache)
+
+    def finds_reusable(self) -> bool:
+        """Whether `reuse` has an answer (an artifact, or an error about the one in the way)."""
+        return (self.uri / "artifact.json").exists() or self._cached() is not None
+
+    def _cached(self):
+        return self.store.cached_artifact(self.key) if self.store is not None and self.cache else None
+
+    def reuse(self, record: _Record, started: float) -> Outcome | None:
+        """Reuses the artifact already at `uri` from the same inputs and parameters (an
+        Airflow retry, say) or, from the run history, one an earlier run sealed from the
+        same key (linked); None when there is none."""
+        name = self.component.name
+        if (self.uri / "artifact.json").exists():
+            existing = read_artifact(self.uri)
+            same_inputs = existing.inputs == {input_name: a.fingerprint for input_name, a in self.inputs.items()}
+            if same_inputs and existing.properties.get("params_fingerprint") == self.fingerprint:
+                if "gate_closed" in existing.properties:
+                    raise GateClosed(existing.properties["gate_closed"])
+                record.reused(existing)
+                return Outcome(name, str(self.uri), time.monotonic() - started, reused=True)
+            raise ArtifactError(f"{self.uri} exists from other inputs or parameters; choose a new run id")
+        cached = self._cached()
+        if cached is None:
+            return None
+        link_artifact(self.uri, cached.uri)
+        record.reused(read_artifact(self.uri), cached.execution_id)
+        _say(f"{name}: inputs, code and settings unchanged; reusing {cached.uri}")
+        return Outcome(name, str(self.uri), time.monotonic() - started, reused=True, reused_from=cached.uri)
 
 
 def link_artifact(uri: Path, target: str) -> None:
@@ -158,18 +224,15 @@ class _Record:
         self._heartbeat = store.beating(execution_id).__enter__() if store is not None else None
 
     @classmethod
-    def begin(cls, store, component, spec, run_dir: Path, key: str, files, inputs) -> _Record:
+    def begin(cls, store, component, job: _Job) -> _Record:
         if store is None:
-            return cls(None, None, key)
+            return cls(None, None, job.key)
         store.reap_killed()
         execution_id = store.begin_execution(
-            pipeline=run_dir.parent.name, run_id=run_dir.name, run_dir=str(run_dir), component=component.name,
-            producer=spec.producer, cache_key=key, inputs=inputs, external_inputs=files,
+            pipeline=job.run_dir.parent.name, run_id=job.run_dir.name, run_dir=str(job.run_dir), component=component.name,
+            producer=job.spec.producer, cache_key=job.key, inputs=job.inputs, external_inputs=job.files,
         )
-        return cls(store, execution_id, key)
-
-    def cached(self):
-        return self.store.cached_artifact(self.key) if self.store is not None else None
+        return cls(store, execution_id, job.key)
 
     def reused(self, artifact: Artifact, from_execution: int | None = None) -> None:
         if self.store is not None:
@@ -203,11 +266,20 @@ def run_in_child(
 
     TensorFlow and TFT leave a process that crashes at interpreter exit after correct
     work, and training holds memory; a child process keeps both away from the caller (an
-    Airflow task, say) and returns all its memory when it ends.
+    Airflow task, say) and returns all its memory when it ends. A finished artifact to
+    reuse is found and recorded here, without a child (`reuse_finished`), so a rerun with
+    nothing changed starts no process and imports no TensorFlow.
 
     Raises:
         ComponentFailed: the component raised (its message is kept) or the child died.
     """
+    store = MetadataStore(store_path) if store_path else None
+    try:
+        reused = reuse_finished(component, run_dir, input_uris, store=store, cache=cache)
+    except SluiceError as error:
+        raise ComponentFailed(f"component {component.name!r} failed: {type(error).__name__}: {error}") from error
+    if reused is not None:
+        return reused
     request = {
         "component": dataclasses.asdict(component),
         "run_dir": str(run_dir),

@@ -78,6 +78,8 @@ def test_a_deleted_artifact_is_not_reused(tmp_path):
 
 
 def test_a_child_process_run_as_an_airflow_task_runs_it_records_into_the_same_store(tmp_path):
+    """The uncached run happens in a child that records into the same store; the reuse is
+    found without starting one."""
     import os
 
     from sluice.execute import run_in_child
@@ -94,4 +96,5 @@ def test_a_child_process_run_as_an_airflow_task_runs_it_records_into_the_same_st
     assert not uncached.reused
     rows = store.rows(executions.select().order_by(executions.c.id))
     assert [(row.component, row.status) for row in rows] == [("read", "succeeded"), ("shout", "succeeded"), ("read", "reused"), ("read", "succeeded")]
-    assert rows[2].pid != os.getpid() and rows[2].reused_from == rows[0].id
+    assert rows[2].pid == os.getpid() and rows[2].reused_from == rows[0].id
+    assert rows[3].pid != os.getpid()
