@@ -13,7 +13,10 @@ directory per interval. A run started by a new span (the `spans` asset, see
 `sluice.airflow_assets`) reads that span.
 
 Run-time settings are DAG params: `overrides` (["trainer.train_steps=500", ...]) and
-`beam_args` (["--runner=DataflowRunner", ...]), and `cache` (false: recompute every step).
+`beam_args` (["--runner=DataflowRunner", ...]), `cache` (false: recompute every step), and
+`in_task_process` (true: each component runs in its task's own process, for `dag.test()`
+and debuggers: all tasks then share one process and one TensorFlow import; that process
+must leave through `sluice.process.exit_now`).
 Artifacts go under $SLUICE_HOME; each task records its execution in the home's run
 history (`sluice.metadata`), the store `sluice run` writes to.
 """
@@ -100,28 +103,38 @@ def span_overrides(
 
 
 def _run_component(
-    pipeline_name: str, component_name: str, overrides, beam_args, run_dir_name_: str, input_uris, cache: bool = True
+    pipeline_name: str, component_name: str, overrides, beam_args, run_dir_name_: str, input_uris,
+    cache: bool = True, in_task_process: bool = False,
 ) -> dict:
     """Task body: the component from the pipeline definition as configured for this run."""
     from sluice.artifacts import read_artifact
     from sluice.config import apply_overrides
     from sluice.errors import GateClosed
-    from sluice.execute import ComponentFailed, run_in_child
-    from sluice.metadata.store import store_path
+    from sluice.execute import ComponentFailed, execute, run_in_child
+    from sluice.metadata.store import MetadataStore, store_path
     from sluice.registry import pipeline_module
 
     module = pipeline_module(pipeline_name)
     config = apply_overrides(module.Config(), list(overrides))
     component = module.create_pipeline(config).component(component_name)
     run_dir = Path(config.artifact_root) / pipeline_name / run_dir_name_
+    store = str(store_path(config.home))
+    if in_task_process:
+        uri = execute(component, run_dir, input_uris, list(beam_args), store=MetadataStore(store), cache=cache).uri
+        return _task_result(uri)
     try:
-        store = str(store_path(config.home))
         uri = run_in_child(component, str(run_dir), input_uris, list(beam_args), store_path=store, cache=cache).uri
     except ComponentFailed as failed:
         sealed = run_dir / component_name / "artifact.json"
         if sealed.exists() and "gate_closed" in read_artifact(sealed.parent).properties:
             raise GateClosed(str(failed)) from None
         raise
+    return _task_result(uri)
+
+
+def _task_result(uri: str) -> dict:
+    from sluice.artifacts import read_artifact
+
     artifact = read_artifact(uri)
     return {"uri": uri, "pushed": artifact.properties.get("pushed"), "type": artifact.type}
 
@@ -195,6 +208,10 @@ def build_dag(
             "overrides": Param(list(overrides), type="array", description="section.field=value settings"),
             "beam_args": Param(list(beam_args), type="array", description="Beam pipeline options"),
             "cache": Param(cache, type="boolean", description="reuse artifacts sealed from the same inputs, code and settings"),
+            "in_task_process": Param(
+                False, type="boolean",
+                description="run each component in the task's own process, not a fresh child (dag.test(), debuggers)",
+            ),
         },
         doc_md=(module.__doc__ or "").strip(),
     )
@@ -214,6 +231,7 @@ def build_dag(
                 result = _run_component(
                     pipeline_name, component_name, settings, params["beam_args"],
                     run_dir_name(context["run_id"], start, end), input_uris, params.get("cache", True),
+                    params.get("in_task_process", False),
                 )
                 if result["type"] == PUSHED_MODEL_TYPE and not result["pushed"]:
                     # No new model: no event on the pushed-model asset.
