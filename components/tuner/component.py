@@ -35,6 +35,7 @@ import time
 from typing import Any, Mapping, Sequence
 
 from components.tuner.search import SearchState, SearchStopped, run_with_workers, trial_loop
+from components.tuner.trial import TrialProcess
 from sluice import progress
 from sluice.artifacts import Artifact, ArtifactDraft, ArtifactProperties
 from sluice.config import ConfigError
@@ -257,7 +258,9 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
             "tuner", total=params.max_trials, unit="trials", lines="each", completed=restored, deadline=deadline
         ) as shown:
             if params.workers == 1:
-                trial_loop(oracle, _TUNER_ID, lambda o, t: _run_trial(o, t, params, transform, search.models), deadline, after_trial)
+                with TrialProcess() as trials:
+                    run_one = lambda o, t: _run_trial(o, t, params, transform, search.models, trials)  # noqa: E731
+                    trial_loop(oracle, _TUNER_ID, run_one, deadline, after_trial)
             else:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 request = {
@@ -351,8 +354,8 @@ def _budget(params: Params, steps: int) -> dict:
     }
 
 
-def _run_trial(oracle, trial, params: Params, transform: Artifact, models_dir: str | os.PathLike) -> None:
-    from components.tuner.trial import TrialRequest, run_trial_in_child
+def _run_trial(oracle, trial, params: Params, transform: Artifact, models_dir: str | os.PathLike, trials: TrialProcess) -> None:
+    from components.tuner.trial import TrialRequest
 
     values = dict(trial.hyperparameters.values)
     epochs = values.get("tuner/epochs")
@@ -368,7 +371,7 @@ def _run_trial(oracle, trial, params: Params, transform: Artifact, models_dir: s
         model_dir=os.path.join(models_dir, trial.trial_id),
         task=params.task,
     )
-    reply = run_trial_in_child(request)
+    reply = trials.run(request)
     if "error" in reply:
         trial.status, trial.message = "FAILED", reply["error"]
     else:
@@ -466,8 +469,9 @@ def _work() -> None:
     transform = read_artifact(request["transform_uri"])
     deadline = None if request["seconds_left"] is None else time.monotonic() + request["seconds_left"]
     chief = oracle_client(make_oracle(params, None))
-    run_one = lambda o, t: _run_trial(o, t, params, transform, request["models_dir"])  # noqa: E731
-    trial_loop(chief, os.environ["KERASTUNER_TUNER_ID"], run_one, deadline)
+    with TrialProcess() as trials:
+        run_one = lambda o, t: _run_trial(o, t, params, transform, request["models_dir"], trials)  # noqa: E731
+        trial_loop(chief, os.environ["KERASTUNER_TUNER_ID"], run_one, deadline)
     exit_now(0)
 
 

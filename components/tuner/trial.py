@@ -1,13 +1,17 @@
 """One trial of a model search: build the model of one point of the space, train, score.
 
-`run_trial_in_child` runs it in a fresh Python process, so whatever a trial allocates
-(TensorFlow graphs, Keras state, a forest) is returned to the system when it ends and a
-long search does not grow.
+Trials run in a child process, `TrialProcess`, so whatever they allocate (TensorFlow
+graphs, Keras state, forests) goes back to the system with it and a long search does not
+grow. The process runs trials one after another, so TensorFlow is imported once for
+several trials rather than once a trial (about 4 s each, often longer than the trial),
+and it is replaced after `TRIALS_PER_PROCESS` trials or once it holds `MAX_RSS_BYTES`.
+Each trial seeds every generator afresh, so it scores as it would in a fresh process.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from typing import Any, Mapping
 
@@ -79,9 +83,121 @@ def keep_model(model, model_dir: str) -> None:
     os.rename(incoming, model_dir)
 
 
-def run_trial_in_child(request: TrialRequest) -> dict[str, Any]:
-    """`run_trial` in a fresh process; {"error": ...} when the trial raised or died."""
-    return run_trials_in_child([request])[0]
+TRIALS_PER_PROCESS = 10
+MAX_RSS_BYTES = 2 * 1024**3
+
+
+class TrialProcess:
+    """Runs `run_trial` in a child process kept for several trials (see the module's doc).
+
+    A trial that raises gets {"error": ...}; a process that dies fails only the trial it
+    was running, and the next trial gets a new process. Use as a context manager, or call
+    `close`.
+    """
+
+    def __init__(self, trials_per_process: int = TRIALS_PER_PROCESS, max_rss_bytes: int = MAX_RSS_BYTES):
+        self.trials_per_process, self.max_rss_bytes = trials_per_process, max_rss_bytes
+        self.processes_started = 0
+        self._process = None
+        self._replies = None
+        self._trials_run = 0
+
+    def run(self, request: TrialRequest) -> dict[str, Any]:
+        """`run_trial(request)`'s record, or {"error": ...}."""
+        if self._process is None:
+            self._start()
+        try:
+            self._process.stdin.write(json.dumps(dataclasses.asdict(request)) + "\n")
+            self._process.stdin.flush()
+            line = self._replies.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            code = self._stop(kill=True)
+            return {"error": f"the trial process ended with exit code {code} and no reply"}
+        self._trials_run += 1
+        if self._trials_run >= self.trials_per_process or self._rss() > self.max_rss_bytes:
+            self._stop()
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self._process is not None:
+            self._stop()
+
+    def __enter__(self) -> TrialProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        import os
+        import subprocess
+        import sys
+
+        from sluice.process import die_with_parent
+
+        read_end, write_end = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__, "--serve", str(write_end)],
+                stdin=subprocess.PIPE, text=True, pass_fds=(write_end,), preexec_fn=die_with_parent(),
+            )
+        finally:
+            os.close(write_end)
+        self._replies = os.fdopen(read_end, "r")
+        self._trials_run = 0
+        self.processes_started += 1
+
+    def _stop(self, kill: bool = False) -> int:
+        import subprocess
+
+        process, self._process = self._process, None
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        if kill:
+            process.kill()
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        self._replies.close()
+        return code
+
+    def _rss(self) -> int:
+        import psutil
+
+        try:
+            return psutil.Process(self._process.pid).memory_info().rss
+        except psutil.Error:
+            return 0
+
+
+def _serve_trials(reply_fd: int) -> None:
+    """The child side of `TrialProcess`: a request per line of stdin, a record per line to `reply_fd`."""
+    import gc
+    import os
+    import sys
+
+    from sluice.process import exit_now, quiet_library_noise
+
+    quiet_library_noise()
+    replies = os.fdopen(reply_fd, "w")
+    for line in sys.stdin:
+        replies.write(json.dumps(_run_requests({"requests": [json.loads(line)]})["records"][0]) + "\n")
+        replies.flush()
+        _release_trial_state()
+        gc.collect()
+    exit_now(0)
+
+
+def _release_trial_state() -> None:
+    import keras
+
+    keras.backend.clear_session()
 
 
 def run_trials_in_child(requests: list[TrialRequest]) -> list[dict[str, Any]]:
@@ -111,6 +227,11 @@ def _run_requests(message: dict) -> dict:
 
 
 if __name__ == "__main__":
-    from sluice.process import answer_parent
+    import sys
 
-    answer_parent(_run_requests)
+    if sys.argv[1:2] == ["--serve"]:
+        _serve_trials(int(sys.argv[2]))
+    else:
+        from sluice.process import answer_parent
+
+        answer_parent(_run_requests)
