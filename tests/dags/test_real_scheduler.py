@@ -111,7 +111,7 @@ def test_the_scheduler_runs_a_triggered_tiny_census_dag_to_success(airflow_servi
             f"run still {state} after {waited():.0f} s; tasks: "
             f"{query(tmp_path, 'select task_id, state from task_instance')}\n" + (tmp_path / "scheduler.log").read_text()[-3000:]
         )
-        time.sleep(5)
+        time.sleep(1)
         [[state]] = query(tmp_path, "select state from dag_run where dag_id = 'sluice_census'") or [[None]]
     tasks = dict(query(tmp_path, "select task_id, state from task_instance where dag_id = 'sluice_census'"))
     print(f"run {state} after {waited():.0f} s: {json.dumps(tasks)}")
