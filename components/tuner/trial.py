@@ -120,6 +120,11 @@ class TrialProcess:
             self._stop()
         return json.loads(line)
 
+    @property
+    def running(self) -> bool:
+        """Whether a child process is up, waiting for the next trial."""
+        return self._process is not None
+
     def close(self) -> None:
         if self._process is not None:
             self._stop()

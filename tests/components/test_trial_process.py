@@ -21,14 +21,15 @@ def _request(transform_uri: str, seed: int, model_fn: str = "pipelines.census.mo
 
 def test_trials_share_a_process_up_to_its_quota_score_as_in_a_fresh_one_and_a_dying_trial_fails_alone(artifact):
     transform = artifact("transform").uri
-    with TrialProcess(trials_per_process=2) as trials:
-        first, after_another = trials.run(_request(transform, seed=1)), trials.run(_request(transform, seed=2))
-        assert trials.processes_started == 1
+    with TrialProcess(trials_per_process=3) as trials:
         died = trials.run(_request(transform, seed=1, model_fn="tests.components.test_trial_process:dies"))
-        assert trials.processes_started == 2  # the quota of two trials was reached: a new process
-        fresh = trials.run(_request(transform, seed=2))
-        assert trials.processes_started == 3  # the one the dying trial took down was replaced
-    assert "exit code 3" in died["error"]
-    assert "error" not in after_another and "error" not in fresh, (after_another, fresh)
-    assert after_another["metrics"] == fresh["metrics"]
-    assert first["metrics"] != after_another["metrics"]  # the seeds matter, so the equality above says something
+        assert "exit code 3" in died["error"] and not trials.running
+        fresh = trials.run(_request(transform, seed=2))  # the first trial of a new process
+        other = trials.run(_request(transform, seed=1))
+        assert trials.running
+        after_others = trials.run(_request(transform, seed=2))
+        assert not trials.running  # its quota of three trials served, the process ended
+        assert trials.processes_started == 2
+    assert all("error" not in r for r in (fresh, other, after_others)), (fresh, other, after_others)
+    assert after_others["metrics"] == fresh["metrics"]
+    assert other["metrics"] != fresh["metrics"]  # the seeds matter, so the equality above says something
