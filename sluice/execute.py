@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -169,9 +170,11 @@ class _Job:
 
     def finds_reusable(self) -> bool:
         """Whether `reuse` has an answer (an artifact, or an error about the one in the way)."""
-        return (self.uri / "artifact.json").exists() or self._cached() is not None
+        return (self.uri / "artifact.json").exists() or self.cached is not None
 
-    def _cached(self):
+    @functools.cached_property
+    def cached(self):
+        """The run history's sealed artifact from the same key, asked once (None: none, or no cache)."""
         return self.store.cached_artifact(self.key) if self.store is not None and self.cache else None
 
     def reuse(self, record: _Record, started: float) -> Outcome | None:
@@ -188,7 +191,7 @@ class _Job:
                 record.reused(existing)
                 return Outcome(name, str(self.uri), time.monotonic() - started, reused=True)
             raise ArtifactError(f"{self.uri} exists from other inputs or parameters; choose a new run id")
-        cached = self._cached()
+        cached = self.cached
         if cached is None:
             return None
         link_artifact(self.uri, cached.uri)
