@@ -93,6 +93,7 @@ def test_classify_and_regress(client):
 
 
 def test_probes_and_metrics(client):
+    assert client.post("/v1/models/tiny:predict", json={"instances": [ROW]}).status_code == 200  # a request to count
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").json() == {"status": "ready"}
     metrics = client.get("/metrics").text
