@@ -177,6 +177,7 @@ def standard_components(declaration: Declaration, config: StandardConfig) -> tup
                 "sources": _example_sources(config),
                 "format": declaration.csv_format(),
                 "max_reject_fraction": config.data.max_reject_fraction,
+                "label": label,
                 **_split_params(declaration, config),
             },
         ),

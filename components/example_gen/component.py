@@ -96,6 +96,9 @@ class Params:
         time_column: a column of times (unix seconds or ISO 8601): its earliest rows go to
             the first split, the later ones to the next splits, in the split proportions
             (None: a hash split). Rows without a time are rejected.
+        label: the label column: rows without a label (missing, or empty text) are
+            rejected, since they can neither train a model nor score one (None: serving
+            data, which has no label). CSV and Parquet sources; TFRecords are written as read.
     """
 
     sources: Sequence[Mapping[str, Any]]
@@ -105,12 +108,15 @@ class Params:
     split_key: Sequence[str] | None = None
     stratify_by: str | None = None
     time_column: str | None = None
+    label: str | None = None
 
     def __post_init__(self):
         named = [*(self.split_key or ()), *[c for c in (self.stratify_by, self.time_column) if c]]
         unknown = [c for c in named if c not in dict(self.csv_format().columns)]
         if unknown:
             raise ConfigError(f"ExampleGen: split columns {unknown} are not declared columns")
+        if self.label and self.label not in dict(self.csv_format().columns):
+            raise ConfigError(f"ExampleGen: the label {self.label!r} is not a declared column")
         if self.time_column and (self.stratify_by or self.split_key):
             raise ConfigError("ExampleGen: a split by time takes no split_key and no stratify_by: the time alone decides")
         if self.time_column and len({json.dumps(s, sort_keys=True) for s in self.timed_splits()}) > 1:
@@ -183,8 +189,10 @@ class _WriteBlock:
     the same files and nothing is written twice.
     """
 
-    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str], split_key=None, stratify_by=None, time_column=None):
+    def __init__(self, output_dir: str, fmt: CsvFormat, split_names: Sequence[str], split_key=None, stratify_by=None,
+                 time_column=None, label=None):
         self.output_dir = output_dir
+        self.label = label
         self.fmt = fmt
         self.split_names = list(split_names)
         self.split_key = list(split_key) if split_key else None
@@ -218,6 +226,8 @@ class _WriteBlock:
         import pyarrow.parquet as pq
 
         parsed = _parsed(block, self.fmt)
+        if self.label:
+            parsed = _labelled_rows(parsed, self.label, block.file)
         if self.time_column and len(splits) > 1:
             seconds, timed, untimed = block_times(parsed, self.time_column, block.file)
             parsed = ParsedBlock(parsed.table.filter(pa.array(timed)), parsed.line_numbers[timed], parsed.rejects + untimed)
@@ -252,6 +262,22 @@ class _WriteBlock:
                 _write_tfrecord(self._shard(split, "data", file_index, block.index), records)
                 written[split] = len(records)
         return rejects, written
+
+
+def _labelled_rows(parsed: ParsedBlock, label: str, file: str) -> ParsedBlock:
+    """The rows that have a label, with a RowError for each that has none."""
+    import pyarrow.compute as pc
+
+    values = parsed.table[label]
+    present = pc.is_valid(values)
+    if pa.types.is_string(values.type) or pa.types.is_binary(values.type):
+        present = pc.and_(present, pc.not_equal(pc.binary_length(values), 0))
+    present = np.asarray(present.fill_null(False).to_numpy(), dtype=bool)
+    if present.all():
+        return parsed
+    reason = "no label: a row without one can neither train a model nor score one"
+    rejects = [RowError(file, int(parsed.line_numbers[i]), label, reason) for i in np.flatnonzero(~present).tolist()]
+    return ParsedBlock(parsed.table.filter(pa.array(present)), parsed.line_numbers[present], parsed.rejects + rejects)
 
 
 def _parsed(block: Block | ParquetBlock, fmt: CsvFormat) -> ParsedBlock:
@@ -310,7 +336,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
         | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])
         | "ReadBlocks" >> beam.FlatMap(_read_source, fmt, parquet_columns)
     )
-    writer = _WriteBlock(str(output.path), fmt, split_names, params.split_key, params.stratify_by, params.time_column)
+    writer = _WriteBlock(str(output.path), fmt, split_names, params.split_key, params.stratify_by, params.time_column, params.label)
     side_inputs = {}
     if params.time_column:
         cutoffs = (  # the first pass: every row's time, then the cut-offs from all of them

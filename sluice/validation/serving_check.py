@@ -95,7 +95,10 @@ def serving_components(
     }
     patterns = [serving_file] if isinstance(serving_file, str) else list(serving_file)
     sources = [{"pattern": pattern, "splits": {SERVING_SPLIT: 100}} for pattern in patterns]
-    example_gen = dataclasses.replace(example_gen, params={**example_gen.params, "sources": sources, "format": serving_csv})
+    # Serving rows have no label, and one split: how training rows are split does not apply.
+    training_only = ("label", "stratify_by", "time_column", "split_key")
+    params = {key: value for key, value in example_gen.params.items() if key not in training_only}
+    example_gen = dataclasses.replace(example_gen, params={**params, "sources": sources, "format": serving_csv})
     training_validator = pipeline.component("example_validator")
     validator = dataclasses.replace(
         training_validator,
