@@ -173,6 +173,7 @@ class LabelChoice:
     classes: tuple[str, ...]  # classification: the values seen, most frequent first
     positive: str | int | None
     reason: str
+    unlabelled_rows: int = 0  # rows without a label, which ExampleGen rejects
 
 
 def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
@@ -201,7 +202,8 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
     if task == "regression":
         if numbers is None:
             raise InferenceError(f"{table.path}: label {label!r} is not numeric ({values.iloc[0]!r}); regression needs numbers")
-        return LabelChoice(label, "float", task, (), None, f"numeric ({len(counts)} distinct values): regression")
+        reason = f"numeric ({len(counts)} distinct values): regression{_unlabelled_note(frame, values)}"
+        return LabelChoice(label, "float", task, (), None, reason, len(frame) - len(values))
     if task == "binary" and len(counts) != 2:
         raise InferenceError(f"{table.path}: label {label!r} has {len(counts)} classes; binary needs exactly 2 (try --task multiclass)")
     if task == "multiclass" and len(counts) > 1000:
@@ -213,7 +215,13 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
         chosen = known[0] if known else classes[-1]  # else the rarer class
         positive = int(chosen) if csv_type == "int" else chosen
     share = ", ".join(f"{value}: {count / len(values):.0%}" for value, count in counts.head(5).items())
-    return LabelChoice(label, "string" if csv_type == "float" else csv_type, task, classes, positive, f"{len(counts)} classes ({share}): {task}")
+    reason = f"{len(counts)} classes ({share}): {task}{_unlabelled_note(frame, values)}"
+    return LabelChoice(label, "string" if csv_type == "float" else csv_type, task, classes, positive, reason, len(frame) - len(values))
+
+
+def _unlabelled_note(frame, labelled) -> str:
+    missing = len(frame) - len(labelled)
+    return f"; {missing} rows without a label are rejected (listed in ExampleGen's rejects)" if missing else ""
 
 
 def choose_columns(table: Table, label: str) -> list[ColumnChoice]:

@@ -9,6 +9,7 @@ schema), `dag.py` (its Airflow DAG) and `__init__.py`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -162,6 +163,9 @@ def _pipeline_module(name, table: Table, data_file: Path, label: LabelChoice, co
     data = {"train_file": str(data_file), "eval_percent": 10, "test_percent": 10, "split": split.method}
     if split.time_column:
         data["split_time_column"] = split.time_column
+    if label.unlabelled_rows:
+        # ExampleGen rejects rows without a label; this lets those the file has through, and no more.
+        data["max_reject_fraction"] = math.ceil(10_000 * label.unlabelled_rows / rows) / 10_000
     skipped = "".join(f"#   {c.name}: {c.reason}\n" for c in columns if c.kind == "skip")
     return f'''"""The {name} pipeline: {label.name} from {table.path.name} ({label.task}).
 
