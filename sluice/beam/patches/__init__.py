@@ -25,7 +25,9 @@ SWITCH_ENV = "SLUICE_LIBRARY_PATCHES"
 _OFF = ("off", "0", "false", "no")
 _LOG = logging.getLogger(__name__)
 _TESTED = {"apache-beam": "2.67.0", "tensorflow-data-validation": "1.16.1", "tfx-bsl": "1.16.1"}
-_TESTED_MODELS = {"tensorflow": "2.16.2", "tf-keras": "2.16.0", "tensorflow-decision-forests": "1.9.2"}
+_TESTED_MODELS = {
+    "tensorflow": "2.16.2", "tf-keras": "2.16.0", "tensorflow-decision-forests": "1.9.2", "tensorflow-transform": "1.16.0",
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ PATCHES: dict[str, Patch] = {
             "autograph_rules",
             _TESTED_MODELS,
             "sluice.beam.patches.autograph_rules",
-            "AutoGraph leaves tf_keras and TF-DF functions as written, as TensorFlow's rules leave keras",
+            "AutoGraph leaves tf_keras, TF-DF and TF Transform functions as written, as TensorFlow's rules leave keras",
         ),
     )
 }

@@ -1,10 +1,13 @@
 """The `autograph_rules` patch: a forest and a network, each trained and exported in a fresh
-process with the patch and in one with TensorFlow as shipped, predict the same."""
+process with the patch and in one with TensorFlow as shipped, predict the same; and the
+shared census run's TF Transform layer, traced into a function over raw tf.Examples,
+transforms them the same."""
 
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,25 +50,41 @@ for name, build in (
     tf.saved_model.save(module, path)
     loaded = tf.saved_model.load(path)  # held: its functions reference its variables
     out[name] = np.asarray(loaded.predict(rows)).ravel().tolist()
-out["rules"] = [str(rule) for rule in config.CONVERSION_RULES[:2]]
-print("RESULT " + json.dumps(out))
+
+# The transform layer as a served model traces it: raw tf.Examples in, transformed features out.
+import tensorflow_transform as tft
+transform_output = tft.TFTransformOutput(sys.argv[2])
+holder = tf.Module()
+holder.layer = transform_output.transform_features_layer()
+spec = transform_output.raw_feature_spec()
+transform = tf.function(lambda examples: holder.layer(tf.io.parse_example(examples, spec)), input_signature=[tf.TensorSpec([None], tf.string)])
+examples = [record.numpy() for record in tf.data.TFRecordDataset(tf.io.gfile.glob(sys.argv[3] + "/data-*.tfrecord")).take(20)]
+transformed = transform(tf.constant(examples))
+dense = lambda t: tf.sparse.to_dense(t) if isinstance(t, tf.SparseTensor) else t
+out["transform"] = {name: dense(value).numpy().tolist() for name, value in sorted(transformed.items())}
+out["rules"] = [str(rule) for rule in config.CONVERSION_RULES[:3]]
+print("RESULT " + json.dumps(out, default=lambda v: v.decode() if isinstance(v, bytes) else str(v)))
 """
 
 
-def trained(tmp_path, switch: str) -> dict:
+def trained(tmp_path, switch: str, transform_dir: str, examples_dir: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SLUICE_LIBRARY_PATCHES": switch}
     (tmp_path / switch).mkdir()
-    completed = subprocess.run([sys.executable, "-c", TRAIN_AND_EXPORT, str(tmp_path / switch)], env=env, capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        [sys.executable, "-c", TRAIN_AND_EXPORT, str(tmp_path / switch), transform_dir, examples_dir],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
     assert completed.returncode in (0, -11, 139), completed.stderr[-3000:]
     [line] = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
     return json.loads(line[len("RESULT "):])
 
 
-@pytest.mark.beam
-def test_models_trained_with_the_rules_predict_as_with_tensorflow_as_shipped(tmp_path):
-    patched = trained(tmp_path, "on")
-    pristine = trained(tmp_path, "off:autograph_rules")
-    assert patched["rules"] == ["DoNotConvert rule for tf_keras", "DoNotConvert rule for tensorflow_decision_forests"]
-    assert "tf_keras" not in " ".join(pristine["rules"])  # the shipped rules
+def test_models_trained_with_the_rules_predict_as_with_tensorflow_as_shipped(tmp_path, artifact):
+    inputs = (artifact("transform").uri, str(Path(artifact("example_gen").uri) / "test"))
+    patched = trained(tmp_path, "on", *inputs)
+    pristine = trained(tmp_path, "off:autograph_rules", *inputs)
+    assert patched["rules"] == [f"DoNotConvert rule for {library}" for library in ("tf_keras", "tensorflow_decision_forests", "tensorflow_transform")]
+    assert "tf_keras" not in " ".join(pristine["rules"]) and "tensorflow_transform" not in " ".join(pristine["rules"])  # as shipped
     assert patched["forest"] == pristine["forest"]
     assert patched["network"] == pytest.approx(pristine["network"], abs=1e-6)
+    assert len(patched["transform"]) > 5 and patched["transform"] == pristine["transform"]
