@@ -422,8 +422,8 @@ def _trial_errors(trials: list[dict]) -> str:
 
 def _train_baselines(params: Params, transform: Artifact) -> dict[str, Any]:
     """The task's constant model (majority class, or mean) and linear model, scored like the
-    trials (in one child process)."""
-    from components.tuner.trial import TrialRequest, run_trials_in_child
+    trials (in a child process of their own)."""
+    from components.tuner.trial import TrialRequest
     from sluice.modeling.baselines import BASELINES
 
     request = TrialRequest(
@@ -437,9 +437,10 @@ def _train_baselines(params: Params, transform: Artifact) -> dict[str, Any]:
         task=params.task,
     )
     baselines = BASELINES[params.task]
-    records = run_trials_in_child(
-        [dataclasses.replace(request, model_fn=f"sluice.modeling.baselines:{function}") for function in baselines.values()]
-    )
+    with TrialProcess() as trials:
+        records = [
+            trials.run(dataclasses.replace(request, model_fn=f"sluice.modeling.baselines:{function}")) for function in baselines.values()
+        ]
     return {name: record.get("metrics", record) for name, record in zip(baselines, records)}
 
 

@@ -192,7 +192,7 @@ def _serve_trials(reply_fd: int) -> None:
     quiet_library_noise()
     replies = os.fdopen(reply_fd, "w")
     for line in sys.stdin:
-        replies.write(json.dumps(_run_requests({"requests": [json.loads(line)]})["records"][0]) + "\n")
+        replies.write(json.dumps(_run_one(json.loads(line))) + "\n")
         replies.flush()
         _release_trial_state()
         gc.collect()
@@ -205,38 +205,18 @@ def _release_trial_state() -> None:
     keras.backend.clear_session()
 
 
-def run_trials_in_child(requests: list[TrialRequest]) -> list[dict[str, Any]]:
-    """`run_trial` of each request, one after the other in one fresh process.
-
-    For small models trained together (the baselines), where importing TensorFlow once
-    costs more than the training. Each record is {"error": ...} when its trial raised;
-    all are when the process died.
-    """
-    from sluice.process import call_in_child
-
-    reply = call_in_child("components.tuner.trial", {"requests": [dataclasses.asdict(r) for r in requests]})
-    return reply["records"] if "records" in reply else [reply] * len(requests)
-
-
-def _run_requests(message: dict) -> dict:
+def _run_one(request: dict) -> dict[str, Any]:
+    """`run_trial`'s record, or {"error": ...} when it raised (the process serves on)."""
     import traceback
 
-    records = []
-    for request in message["requests"]:
-        try:
-            records.append(run_trial(TrialRequest(**request)))
-        except Exception as error:  # the next request still runs; this one reports why it failed
-            traceback.print_exc()
-            records.append({"error": f"{type(error).__name__}: {error}"})
-    return {"records": records}
+    try:
+        return run_trial(TrialRequest(**request))
+    except Exception as error:
+        traceback.print_exc()
+        return {"error": f"{type(error).__name__}: {error}"}
 
 
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:2] == ["--serve"]:
-        _serve_trials(int(sys.argv[2]))
-    else:
-        from sluice.process import answer_parent
-
-        answer_parent(_run_requests)
+    _serve_trials(int(sys.argv[2]))  # python -m components.tuner.trial --serve FD
