@@ -88,7 +88,7 @@ def execute(
     """
     started = time.monotonic()
     job = _Job.prepare(component, run_dir, input_uris, store, cache)
-    record = _Record.begin(store, component, job)
+    record = _Record.begin(job)
     try:
         reused = job.reuse(record, started)
         if reused is not None:
@@ -135,7 +135,7 @@ def reuse_finished(
     job = _Job.prepare(component, run_dir, input_uris, store, cache)
     if not job.finds_reusable():
         return None
-    record = _Record.begin(store, component, job)
+    record = _Record.begin(job)
     try:
         return job.reuse(record, started)
     except BaseException as error:
@@ -227,12 +227,13 @@ class _Record:
         self._heartbeat = store.beating(execution_id).__enter__() if store is not None else None
 
     @classmethod
-    def begin(cls, store, component, job: _Job) -> _Record:
+    def begin(cls, job: _Job) -> _Record:
+        store = job.store
         if store is None:
             return cls(None, None, job.key)
         store.reap_killed()
         execution_id = store.begin_execution(
-            pipeline=job.run_dir.parent.name, run_id=job.run_dir.name, run_dir=str(job.run_dir), component=component.name,
+            pipeline=job.run_dir.parent.name, run_id=job.run_dir.name, run_dir=str(job.run_dir), component=job.component.name,
             producer=job.spec.producer, cache_key=job.key, inputs=job.inputs, external_inputs=job.files,
         )
         return cls(store, execution_id, job.key)
