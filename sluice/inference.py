@@ -186,6 +186,7 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
     if label not in frame.columns:
         raise InferenceError(f"{table.path}: no label column {label!r} (columns: {', '.join(map(str, frame.columns))})")
     values = frame[label].dropna()
+    unlabelled = len(frame) - len(values)
     if values.empty:
         raise InferenceError(f"{table.path}: label {label!r} has no values")
     counts = values.value_counts()
@@ -202,8 +203,8 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
     if task == "regression":
         if numbers is None:
             raise InferenceError(f"{table.path}: label {label!r} is not numeric ({values.iloc[0]!r}); regression needs numbers")
-        reason = f"numeric ({len(counts)} distinct values): regression{_unlabelled_note(frame, values)}"
-        return LabelChoice(label, "float", task, (), None, reason, len(frame) - len(values))
+        reason = f"numeric ({len(counts)} distinct values): regression{_unlabelled_note(unlabelled)}"
+        return LabelChoice(label, "float", task, (), None, reason, unlabelled)
     if task == "binary" and len(counts) != 2:
         raise InferenceError(f"{table.path}: label {label!r} has {len(counts)} classes; binary needs exactly 2 (try --task multiclass)")
     if task == "multiclass" and len(counts) > 1000:
@@ -215,13 +216,12 @@ def choose_label(table: Table, label: str, task: str = "auto") -> LabelChoice:
         chosen = known[0] if known else classes[-1]  # else the rarer class
         positive = int(chosen) if csv_type == "int" else chosen
     share = ", ".join(f"{value}: {count / len(values):.0%}" for value, count in counts.head(5).items())
-    reason = f"{len(counts)} classes ({share}): {task}{_unlabelled_note(frame, values)}"
-    return LabelChoice(label, "string" if csv_type == "float" else csv_type, task, classes, positive, reason, len(frame) - len(values))
+    reason = f"{len(counts)} classes ({share}): {task}{_unlabelled_note(unlabelled)}"
+    return LabelChoice(label, "string" if csv_type == "float" else csv_type, task, classes, positive, reason, unlabelled)
 
 
-def _unlabelled_note(frame, labelled) -> str:
-    missing = len(frame) - len(labelled)
-    return f"; {missing} rows without a label are rejected (listed in ExampleGen's rejects)" if missing else ""
+def _unlabelled_note(unlabelled: int) -> str:
+    return f"; {unlabelled} rows without a label are rejected (listed in ExampleGen's rejects)" if unlabelled else ""
 
 
 def choose_columns(table: Table, label: str) -> list[ColumnChoice]:
