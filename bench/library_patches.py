@@ -46,14 +46,19 @@ _PROCESS_SPECIFIC = ("transform_fn/",)
 METRIC_TOLERANCE = 1e-6
 
 
-def run_census(switch: str, home: str, overrides: list[str], until: str | None, beam_args: list[str] = ()) -> dict:
-    """`bench.common.run_census` with patches `switch` ("on", "off" or "off:NAME,...")."""
+def patches_env(switch: str) -> dict[str, str]:
+    """This process's environment with patches `switch` ("on", "off" or "off:NAME,...")."""
     from sluice.beam.patches import SWITCH_ENV
 
     env = {key: value for key, value in os.environ.items() if key != SWITCH_ENV}
     if switch != "on":
         env[SWITCH_ENV] = switch
-    return common.run_census(home, overrides, until, beam_args, env)
+    return env
+
+
+def run_census(switch: str, home: str, overrides: list[str], until: str | None, beam_args: list[str] = ()) -> dict:
+    """`bench.common.run_census` with patches `switch` ("on", "off" or "off:NAME,...")."""
+    return common.run_census(home, overrides, until, beam_args, patches_env(switch))
 
 
 def _digests(directory: Path) -> dict[str, str]:

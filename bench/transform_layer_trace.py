@@ -25,40 +25,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.library_patches import BUDGET, SAMPLE, run_census  # noqa: E402
+from bench.library_patches import BUDGET, SAMPLE, patches_env, run_census  # noqa: E402
 
 SWITCHES = {"on": "on", "off": "off:autograph_rules"}
 
 
-def _trace_phase(run_dir: str) -> None:
-    """Prints the seconds of the first call (the trace) of the layer over 20 test examples."""
+def transform_test_examples(transform_dir: str, examples_dir: str) -> tuple[float, dict]:
+    """(seconds of the first call, the transformed features) of the transform layer traced
+    into a function over raw tf.Examples, as a served model traces it, on 20 of `examples_dir`'s."""
     import tensorflow as tf
     import tensorflow_transform as tft
 
-    from sluice.beam.patches import install_model_patches
-    from sluice.process import exit_now
-
-    install_model_patches()  # as an export does; a no-op when switched off
-    output = tft.TFTransformOutput(os.path.join(run_dir, "transform"))
+    output = tft.TFTransformOutput(transform_dir)
     holder = tf.Module()
     holder.layer = output.transform_features_layer()
     spec = output.raw_feature_spec()
     transform = tf.function(lambda examples: holder.layer(tf.io.parse_example(examples, spec)), input_signature=[tf.TensorSpec([None], tf.string)])
-    files = tf.io.gfile.glob(os.path.join(run_dir, "example_gen", "test", "data-*.tfrecord"))
+    files = tf.io.gfile.glob(os.path.join(examples_dir, "data-*.tfrecord"))
     examples = tf.constant([record.numpy() for record in tf.data.TFRecordDataset(files).take(20)])
     started = time.perf_counter()
-    transform(examples)
-    print(json.dumps({"trace_s": time.perf_counter() - started}), flush=True)
+    transformed = transform(examples)
+    seconds = time.perf_counter() - started
+    dense = lambda t: tf.sparse.to_dense(t) if isinstance(t, tf.SparseTensor) else t  # noqa: E731
+    return seconds, {name: dense(value).numpy().tolist() for name, value in sorted(transformed.items())}
+
+
+def _trace_phase(run_dir: str) -> None:
+    from sluice.beam.patches import install_model_patches
+    from sluice.process import exit_now
+
+    install_model_patches()  # as an export does; a no-op when switched off
+    seconds, _ = transform_test_examples(os.path.join(run_dir, "transform"), os.path.join(run_dir, "example_gen", "test"))
+    print(json.dumps({"trace_s": seconds}), flush=True)
     exit_now(0)
 
 
 def _trace(run_dir: str, switch: str) -> float:
-    from sluice.beam.patches import SWITCH_ENV
-
-    env = {key: value for key, value in os.environ.items() if key != SWITCH_ENV}
-    env["PYTHONPATH"] = str(ROOT)
-    if switch != "on":
-        env[SWITCH_ENV] = switch
+    env = {**patches_env(switch), "PYTHONPATH": str(ROOT)}
     completed = subprocess.run([sys.executable, __file__, "--phase", run_dir], capture_output=True, text=True, env=env, cwd=ROOT)
     if completed.returncode != 0:
         raise RuntimeError(completed.stderr[-3000:])

@@ -52,16 +52,8 @@ for name, build in (
     out[name] = np.asarray(loaded.predict(rows)).ravel().tolist()
 
 # The transform layer as a served model traces it: raw tf.Examples in, transformed features out.
-import tensorflow_transform as tft
-transform_output = tft.TFTransformOutput(sys.argv[2])
-holder = tf.Module()
-holder.layer = transform_output.transform_features_layer()
-spec = transform_output.raw_feature_spec()
-transform = tf.function(lambda examples: holder.layer(tf.io.parse_example(examples, spec)), input_signature=[tf.TensorSpec([None], tf.string)])
-examples = [record.numpy() for record in tf.data.TFRecordDataset(tf.io.gfile.glob(sys.argv[3] + "/data-*.tfrecord")).take(20)]
-transformed = transform(tf.constant(examples))
-dense = lambda t: tf.sparse.to_dense(t) if isinstance(t, tf.SparseTensor) else t
-out["transform"] = {name: dense(value).numpy().tolist() for name, value in sorted(transformed.items())}
+from bench.transform_layer_trace import transform_test_examples
+_, out["transform"] = transform_test_examples(sys.argv[2], sys.argv[3])
 out["rules"] = [str(rule) for rule in config.CONVERSION_RULES[:3]]
 print("RESULT " + json.dumps(out, default=lambda v: v.decode() if isinstance(v, bytes) else str(v)))
 """
