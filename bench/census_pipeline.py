@@ -29,7 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import run_census, run_measured  # noqa: E402
 
-SAME_BUDGET = ["tuner.max_trials=0", "trainer.train_steps=500", "trainer.batch_size=64", "trainer.early_stopping_patience=0"]
+# The peer trains a small Wide & Deep network; census's default search is over forests, so
+# the family is named (with no search, the Trainer takes the first family's defaults).
+SAME_BUDGET = [
+    'tuner.families=["wide_deep"]', "tuner.max_trials=0",
+    "trainer.train_steps=500", "trainer.batch_size=64", "trainer.early_stopping_patience=0",
+]
+PEER_FAMILY = "wide_deep"
 PEER_SCRIPT = ROOT.parent / "shared" / "peer" / "tfx_adult_pipeline.py"
 # TFX's component ids -> Sluice's component names, in pipeline order.
 COMPONENTS = {
@@ -48,6 +54,10 @@ GOAL_TOTAL, GOAL_COMPONENT = 0.25, 0.35
 def run_sluice(work: Path) -> dict:
     """One census run in a fresh process: {"components": {name: s}, "pipeline_s", "process_s", "peak_rss_mib"}."""
     run = run_census(str(work), SAME_BUDGET)
+    trainer = json.loads((Path(run["run_dir"]) / "trainer" / "artifact.json").read_text())
+    family = trainer["properties"]["hyperparameters"]["family"]
+    if family != PEER_FAMILY:
+        raise RuntimeError(f"Sluice trained {family}, the peer {PEER_FAMILY}: not the same work")
     return {"components": run["seconds"], "pipeline_s": run["total"], "process_s": run["process_s"], "peak_rss_mib": run["peak_rss_mib"]}
 
 
@@ -82,7 +92,7 @@ def _cell(value: float | None, digits: int = 1) -> str:
 
 
 def report(sluice_runs: list[dict], peer_runs: list[dict]) -> None:
-    print(f"\nCensus pipeline, {' '.join(SAME_BUDGET)}, DirectRunner in_memory; medians of {len(sluice_runs)} run(s) each")
+    print(f"\nCensus pipeline, {' '.join(SAME_BUDGET)}, DirectRunner in_memory, both sides {PEER_FAMILY}; medians of {len(sluice_runs)} run(s) each")
     print(f"{'':<20} {'Sluice':>9} {'TFX 1.16':>9} {'ratio':>7}")
     # Every Sluice component in pipeline order; tuner and skew_validator have no TFX counterpart here.
     names = list(sluice_runs[0]["components"]) if sluice_runs else list(COMPONENTS.values())
