@@ -1,4 +1,4 @@
-"""The evaluation report: one static HTML page (plots inline as PNG) a person reads without a notebook.
+"""The evaluation report: one static HTML page (charts inline as SVG) a person reads without a notebook.
 
 It shows the blessing decision and its checks, the candidate's and the served model's
 metrics side by side, their reliability diagrams, and every slice with its row count.
@@ -7,11 +7,11 @@ It is rendered from the same document as `metrics.json` (`components.evaluator`)
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any, Mapping
 
 import jinja2
+
+from sluice import charts
 
 SHOWN_METRICS = (
     "accuracy", "auc", "log_loss", "precision", "recall", "expected_calibration_error", "positive_rate",
@@ -47,12 +47,12 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 {% if reliability %}<h2>Calibration</h2>
 <p>Reliability diagram: rows binned by predicted P(positive); a calibrated model's points lie on the diagonal.
 Expected calibration error: the rows-weighted mean distance from it.</p>
-<img alt="reliability diagram" src="data:image/png;base64,{{ reliability }}">{% endif %}
+{{ reliability }}{% endif %}
 <h2>Slices</h2>
 <p>Slices with fewer than {{ min_slice_rows }} rows are shown in grey and not judged by the blessing.</p>
 {% for feature, slices in doc.slices.items() %}
 <h3>{{ feature }}</h3>
-<img alt="{{ objective }} per slice of {{ feature }}" src="data:image/png;base64,{{ slice_plots[feature] }}">
+{{ slice_plots[feature] }}
 <table><tr><th>slice</th><th>rows</th>{% for m in metrics %}<th>{{ m }}</th>{% endfor %}{% if served %}<th>served {{ objective }}</th>{% endif %}</tr>
 {% for name, m in slices.items() %}<tr class="{{ 'small' if m.examples < min_slice_rows else '' }}"><td>{{ name }}</td><td class="n">{{ m.examples }}</td>
 {% for k in metrics %}<td class="n">{{ fmt(m[k]) }}</td>{% endfor %}
@@ -73,54 +73,19 @@ def _diff(mine: Any, theirs: Any) -> str:
     return f"{mine - theirs:+.4f}" if isinstance(mine, (int, float)) and isinstance(theirs, (int, float)) else ""
 
 
-def _png(figure) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def _reliability_plot(curves: Mapping[str, list[dict]]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(5, 5))
-    axes.plot([0, 1], [0, 1], color="#999", linestyle="--", label="perfectly calibrated")
-    for label, bins in curves.items():
-        points = [(b["mean_probability"], b["positive_rate"]) for b in bins if b["count"]]
-        axes.plot([p for p, _ in points], [r for _, r in points], marker="o", label=label)
-    axes.set_xlabel("mean predicted P(positive)")
-    axes.set_ylabel("observed positive rate")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
-    axes.legend(loc="upper left")
-    figure.tight_layout()
-    return _png(figure)
+    points = {
+        label: [(b["mean_probability"], b["positive_rate"]) for b in bins if b["count"]] for label, bins in curves.items()
+    }
+    return charts.lines("reliability", points, "mean predicted P(positive)", "observed positive rate", diagonal=True)
 
 
 def _slice_plot(feature: str, objective: str, slices: Mapping[str, dict], served: Mapping[str, dict] | None) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(slices)
-    figure, axes = plt.subplots(figsize=(max(5, 0.6 * len(names) + 2), 3))
-    width = 0.4 if served else 0.8
-    positions = range(len(names))
-    axes.bar([p - (width / 2 if served else 0) for p in positions], [slices[n].get(objective) or 0 for n in names], width, label="candidate")
+    series = {"candidate": [slices[n].get(objective) or 0.0 for n in names]}
     if served:
-        axes.bar([p + width / 2 for p in positions], [(served.get(n) or {}).get(objective) or 0 for n in names], width, label="served")
-    axes.set_xticks(list(positions), names, rotation=45, ha="right", fontsize=8)
-    axes.set_ylabel(objective)
-    axes.set_title(f"{objective} by {feature}")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    return _png(figure)
+        series["served"] = [(served.get(n) or {}).get(objective) or 0.0 for n in names]
+    return charts.grouped_bars(f"{objective} by {feature}", names, series, objective)
 
 
 def render(

@@ -7,12 +7,11 @@ categories.
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Mapping, Sequence
 
 import jinja2
 
+from sluice import charts
 from sluice.validation.findings import Finding, feature_distribution
 
 _TEMPLATE = jinja2.Template(
@@ -44,7 +43,7 @@ td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-al
 {% else %}<p>No findings.</p>{% endif %}
 <h2>Distributions</h2>
 {% for feature, plot in plots %}
-<div class="feature"><h3>{{ feature }}</h3><img alt="distributions of {{ feature }}" src="data:image/png;base64,{{ plot }}"></div>
+<div class="feature"><h3>{{ feature }}</h3>{{ plot }}</div>
 {% endfor %}
 </body></html>
 """
@@ -58,40 +57,22 @@ def _status(finding: Finding) -> str:
 
 
 def _plot(feature: str, distributions: Mapping[str, dict]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 3))
-    kinds = {d["kind"] for d in distributions.values()}
-    if kinds == {"histogram"}:
+    """An SVG of the labelled distributions of `feature`: histograms for numbers (shares of
+    rows per bucket), else the first 20 values' shares side by side."""
+    if {d["kind"] for d in distributions.values()} == {"histogram"}:
+        shares = {}
         for label, distribution in distributions.items():
             total = sum(b[2] for b in distribution["buckets"]) or 1
-            lows = [b[0] for b in distribution["buckets"]]
-            widths = [max(b[1] - b[0], 1e-12) for b in distribution["buckets"]]
-            axes.bar(lows, [b[2] / total for b in distribution["buckets"]], width=widths, align="edge", alpha=0.5, label=label)
-        axes.set_ylabel("share of rows")
-    else:
-        values: list[str] = []
-        for distribution in distributions.values():
-            for value, _ in distribution.get("values", []):
-                if value not in values:
-                    values.append(value)
-        values = values[:20]
-        width = 0.8 / max(len(distributions), 1)
-        for index, (label, distribution) in enumerate(distributions.items()):
-            shares = dict(distribution.get("values", []))
-            axes.bar([i + index * width for i in range(len(values))], [shares.get(v, 0) for v in values], width=width, label=label)
-        axes.set_xticks([i + 0.4 - width / 2 for i in range(len(values))], values, rotation=60, ha="right", fontsize=7)
-        axes.set_ylabel("share of present values")
-    axes.set_title(feature)
-    axes.legend()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+            shares[label] = [(b[0], b[1], b[2] / total) for b in distribution["buckets"]]
+        return charts.histograms(feature, shares, "share of rows")
+    values: list[str] = []
+    for distribution in distributions.values():
+        for value, _ in distribution.get("values", []):
+            if value not in values:
+                values.append(value)
+    values = values[:20]
+    series = {label: [dict(d.get("values", [])).get(v, 0.0) for v in values] for label, d in distributions.items()}
+    return charts.grouped_bars(feature, values, series, "share of present values")
 
 
 def feature_distributions(statistics_by_label: Mapping[str, object], feature: str) -> dict[str, dict]:
