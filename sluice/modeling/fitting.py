@@ -70,6 +70,7 @@ def fit(model, train, validation, budget: Budget, seed: int, description: str = 
         def on_train_batch_end(self, batch, logs=None):
             shown.advance()
 
+    _build_state(model, train(budget.batch_size, False, False, seed))
     rounds_size = min(budget.eval_every_steps, budget.steps)
     rounds = -(-budget.steps // rounds_size)
     callbacks = [ShowSteps()]
@@ -89,6 +90,19 @@ def fit(model, train, validation, budget: Budget, seed: int, description: str = 
         kept = val_loss.index(min(val_loss)) if budget.early_stopping_patience else len(val_loss) - 1
         shown.update(note=f"val_loss {val_loss[kept]:.4f} at step {(kept + 1) * rounds_size}")
     return {"steps_run": len(val_loss) * rounds_size, "kept_weights_of_step": (kept + 1) * rounds_size}
+
+
+def _build_state(model, batches) -> None:
+    """Creates a compiled network's optimizer and metric variables before its first step.
+
+    Without a distribution strategy, Keras's TensorFlow trainer creates them inside the
+    first traced step, and TensorFlow then traces the step a second time: on the census
+    Wide & Deep model that second trace costs seconds. Keras's own pre-build (what `fit`
+    runs under a strategy) is used where this Keras has it; elsewhere the step is traced twice.
+    """
+    symbolic_build = getattr(model, "_symbolic_build", None)
+    if symbolic_build is not None:
+        symbolic_build(data_batch=next(iter(batches)))
 
 
 def as_predictions(outputs) -> np.ndarray:
