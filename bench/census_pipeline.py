@@ -30,10 +30,12 @@ sys.path.insert(0, str(ROOT))
 from bench.common import run_census, run_measured  # noqa: E402
 
 # The peer trains a small Wide & Deep network; census's default search is over forests, so
-# the family is named (with no search, the Trainer takes the first family's defaults).
+# the family is named (with no search, the Trainer takes the first family's defaults). The
+# peer's chain has no TFLite export, so Sluice's CompactExport is off.
 SAME_BUDGET = [
     'tuner.families=["wide_deep"]', "tuner.max_trials=0",
     "trainer.train_steps=500", "trainer.batch_size=64", "trainer.early_stopping_patience=0",
+    "compact_export.enabled=false",
 ]
 PEER_FAMILY = "wide_deep"
 PEER_SCRIPT = ROOT.parent / "shared" / "peer" / "tfx_adult_pipeline.py"
