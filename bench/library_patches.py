@@ -2,8 +2,9 @@
 
 Each run is a fresh child process with its own artifact home (no drift baseline, no
 analyzer cache shared between runs); `SLUICE_LIBRARY_PATCHES=off` in the environment of
-the "off" runs (with `--parts`, also `off:NAME` for each patch alone). With `--repeats N`
-the order alternates (on, off, then off, on, ...) and medians are printed. Tuner off, a
+the "off" runs (with `--parts`, also `off:NAME` for each patch alone; with `--patch NAME`,
+only `off:NAME`). With `--repeats N` the order alternates (on, off, then off, on, ...) and
+medians are printed. Tuner off, a
 short training: the Beam steps are what the patches touch. Then the artifacts of the
 first "on" run are compared with the others' (`compare_artifacts`): every payload file
 of ExampleGen, StatisticsGen, SchemaGen, the validators and Transform, byte for byte or,
@@ -13,6 +14,7 @@ graph by the transformed records it wrote); the models by the evaluator's test m
     .venv/bin/python bench/library_patches.py                 # full census data
     .venv/bin/python bench/library_patches.py --sample        # the test sample (seconds)
     .venv/bin/python bench/library_patches.py --repeats 3 --until transform --parts
+    .venv/bin/python bench/library_patches.py --repeats 3 --until transform --patch pickle_compression
     .venv/bin/python bench/library_patches.py --direct_running_mode=multi_processing --direct_num_workers=2
 """
 
@@ -174,12 +176,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs of each setting, alternating the order; medians are printed")
     parser.add_argument("--until", default=None, help="last component to run (default: the whole pipeline)")
     parser.add_argument("--parts", action="store_true", help="also one setting per patch with only that patch off")
+    parser.add_argument("--patch", choices=sorted(PATCHES), help="only two settings: patches on, and only this one off")
     parser.add_argument("-o", dest="overrides", action="append", default=[], help="extra SECTION.FIELD=VALUE")
     args, beam_args = parser.parse_known_args()
 
     overrides = [*BUDGET, *(SAMPLE if args.sample else ()), *args.overrides]
     settings = ["on", "off", *(f"off:{name}" for name in PATCHES if args.parts)]
-    if args.parts and not any("multi_processing" in arg for arg in beam_args):
+    if args.patch:
+        settings = ["on", f"off:{args.patch}"]
+    if "off:warm_workers" in settings and not any("multi_processing" in arg for arg in beam_args):
         settings.remove("off:warm_workers")  # it acts only under multi_processing
     work = Path(tempfile.mkdtemp(prefix="library_patches-"))
     runs: dict[str, list[dict]] = {setting: [] for setting in settings}

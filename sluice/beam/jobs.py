@@ -68,6 +68,7 @@ def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = 
     options = pipeline_options(beam_args)
     runner = (options.view_as(StandardOptions).runner or "").lower()
     direct = options.view_as(DirectOptions)
+    patches.job_runs_in_process(runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "in_memory")
     if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing" and patches.active("warm_workers"):
         from sluice.beam.warm_workers import warm_workers_runner
 

@@ -63,6 +63,12 @@ PATCHES: dict[str, Patch] = {
             "DirectRunner multi_processing on workers started with the step",
         ),
         Patch(
+            "pickle_compression",
+            {"apache-beam": _TESTED["apache-beam"]},
+            "sluice.beam.patches.pickle_compression",
+            "Beam's pickled functions left uncompressed while a job runs in this process (DirectRunner in_memory)",
+        ),
+        Patch(
             "autograph_rules",
             _TESTED_MODELS,
             "sluice.beam.patches.autograph_rules",
@@ -132,6 +138,14 @@ def install(name: str) -> bool:
 def install_process_patches() -> None:
     """Installs the patches a process applies once, before it builds a Beam job."""
     install("introspection")
+
+
+def job_runs_in_process(in_process: bool) -> None:
+    """Says whether the Beam job now being built runs in this process (DirectRunner in_memory)."""
+    if install("pickle_compression"):
+        from sluice.beam.patches.pickle_compression import job_in_process
+
+        job_in_process(in_process)
 
 
 def install_model_patches() -> None:

@@ -175,6 +175,7 @@ def after_a_sluice_step(parquet: str) -> dict:
     from sluice.beam.jobs import new_pipeline, run_and_count
 
     pipeline = new_pipeline()
+    in_process_pickle = _pickled(CountRows())
     _ = (
         pipeline
         | ReadColumnarCopy(parquet)
@@ -185,6 +186,7 @@ def after_a_sluice_step(parquet: str) -> dict:
     rows = run_and_count(pipeline, "probe")["rows"]
     multi = new_pipeline(["--direct_running_mode=multi_processing", "--direct_num_workers=1"])
     runner = type(multi.runner).__name__
+    other_process_pickle = _pickled(CountRows())
     getattr(multi.runner, "close", lambda: None)()
 
     return {
@@ -197,7 +199,18 @@ def after_a_sluice_step(parquet: str) -> dict:
         "record_batch_coder": type(beam.coders.registry.get_coder(pa.RecordBatch)).__module__,
         "fan_out_edge_types": _fan_out_edge_types(pipeline),
         "multi_processing_runner": runner,
+        "pickles": {"in_process_job": in_process_pickle, "multi_processing_job": other_process_pickle},
     }
+
+
+def _pickled(fn) -> dict:
+    """How Beam's pickler stores `fn` now (the first bytes after base64) and whether it loads back."""
+    import base64
+
+    from apache_beam.internal import pickler
+
+    encoded = pickler.dumps(fn)
+    return {"starts": base64.b64decode(encoded)[:6].decode("latin-1"), "loads": type(pickler.loads(encoded)).__name__}
 
 
 def main() -> None:

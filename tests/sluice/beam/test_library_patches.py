@@ -76,6 +76,10 @@ def test_the_patched_step_uses_sluices_coder_typed_edges_and_warm_workers(patche
     assert after["record_batch_coder"] == "sluice.beam.patches.record_batch_coder"
     assert all("RecordBatch" in edge for edge in after["fan_out_edge_types"]), after
     assert after["multi_processing_runner"] == "WarmWorkersRunner"
+    # A job in this process keeps its pickles uncompressed; one run by other processes gets bz2.
+    pickles = after["pickles"]
+    assert pickles["in_process_job"] == {"starts": "SLUICE", "loads": "CountRows"}
+    assert pickles["multi_processing_job"]["starts"].startswith("BZh") and pickles["multi_processing_job"]["loads"] == "CountRows"
 
 
 @pytest.mark.beam  # fresh processes run a Beam step
@@ -87,6 +91,7 @@ def test_switched_off_a_step_leaves_beam_tfdv_and_the_runner_as_shipped(pristine
     assert after["record_batch_coder"] == "tensorflow_data_validation.types"  # TFDV's own
     assert after["fan_out_edge_types"] == ["Any", "Any"]
     assert after["multi_processing_runner"] == "SwitchingDirectRunner"
+    assert {job: pickle["starts"][:3] for job, pickle in after["pickles"].items()} == {"in_process_job": "BZh", "multi_processing_job": "BZh"}
     assert found["answers"] == pristine["answers"]
     for name in set(patches.PATCHES) - {"autograph_rules"}:  # one line per Beam patch, however many steps asked
         assert log.count(f"library patch {name!r} off") == 1, log
@@ -120,7 +125,8 @@ def test_the_switch_turns_every_patch_off_whatever_the_versions(fresh_reports, m
 def test_the_switch_can_name_the_patches_it_turns_off(fresh_reports, monkeypatch):
     monkeypatch.setenv(patches.SWITCH_ENV, "off:introspection, warm_workers")
     assert {name: patches.active(name) for name in patches.PATCHES} == {
-        "introspection": False, "record_batch_coder": True, "warm_workers": False, "autograph_rules": True,
+        "introspection": False, "record_batch_coder": True, "warm_workers": False, "pickle_compression": True,
+        "autograph_rules": True,
     }
     monkeypatch.setenv(patches.SWITCH_ENV, "off:introspektion")
     with pytest.raises(ValueError, match="no library patch.*introspektion"):
