@@ -17,7 +17,7 @@ from sluice.artifacts import Artifact
 from sluice.modeling.families import is_forest
 from sluice.modeling.metrics import task_metrics
 
-_FOREST_BATCH = 4096
+_ONE_PASS_BATCH = 4096  # rows per call where the batch does not change the result: forests' one pass, scoring
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,7 @@ def fit(model, train, validation, budget: Budget, seed: int, description: str = 
         boosting = type(model).__name__ == "GradientBoostedTreesModel"
         stop_on = validation if boosting and budget.early_stopping_patience else None
         with progress.task(description, unit="") as shown:
-            model.fit(train(_FOREST_BATCH, False, False, seed), validation_data=stop_on, verbose=0)
+            model.fit(train(_ONE_PASS_BATCH, False, False, seed), validation_data=stop_on, verbose=0)
             shown.update(note="trained in one pass")
         return {"steps_run": 0, "trained_in_one_pass": True}
     import keras
@@ -117,7 +117,9 @@ def predict(model, dataset) -> tuple[np.ndarray, np.ndarray]:
     """(labels, predictions) of every row of a finite (features, label) dataset
     (`as_predictions`: P(positive), class probabilities [N, K] or values)."""
     labels, predictions = [], []
-    for features, target in dataset:
+    # The model runs eagerly, at a fixed cost per call, so rows go in large batches rather
+    # than the training batches (census's 3,240 eval rows in batches of 64: 51 calls, 1.6 s).
+    for features, target in dataset.rebatch(_ONE_PASS_BATCH):
         predictions.append(as_predictions(model(features, training=False)))
         labels.append(target.numpy().reshape(-1))
     return np.concatenate(labels), np.concatenate(predictions)
