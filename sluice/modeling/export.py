@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from sluice.modeling.families import is_forest
+
 RAW_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
 CLASSIFY_SIGNATURE = "classify"
@@ -47,9 +49,14 @@ def task_of_outputs(outputs) -> str:
 
 
 class _ServingModule(tf.Module):
-    def __init__(self, models, tft_output, label: str, task: str = "binary", label_sources=()):
+    def __init__(self, models, tft_output, label: str, task: str = "binary", label_sources=(), whole_models: bool = False):
         super().__init__()
-        self.models = list(models)
+        # The signatures call the models. Of a Keras network the SavedModel keeps the weights
+        # only (`_saved_state`): the Keras object also holds its optimizer and metrics, and
+        # walking those took most of a save. `whole_models` keeps every model whole, for a
+        # network holding resources of its own (a lookup table).
+        self._models = self._no_dependency(list(models))
+        self.model_state = [_saved_state(model, whole_models) for model in models]
         self.tft_layer = tft_output.transform_features_layer()
         self._raw_spec = serving_raw_spec(tft_output, label, label_sources)
         self._label = label
@@ -75,7 +82,7 @@ class _ServingModule(tf.Module):
     def _outputs(self, features):
         inputs = {name: tf.reshape(features[name], [-1]) for name in self._model_inputs}
         each = []
-        for model in self.models:
+        for model in self._models:
             out = tf.cast(model(inputs, training=False), tf.float32)
             each.append(tf.reshape(out, [tf.shape(out)[0], -1]))
         mean = tf.add_n(each) / len(each) if len(each) > 1 else each[0]
@@ -112,6 +119,17 @@ class _ServingModule(tf.Module):
         return self._outputs(features)
 
 
+def _saved_state(model, whole: bool):
+    """What the SavedModel keeps of `model`: a Keras network's weights (as TensorFlow
+    variables; Keras wraps each), else the model whole (a forest, a loaded SavedModel such
+    as a trial's reused forest, any other kind of model, or all of them with `whole`)."""
+    import keras
+
+    if whole or is_forest(model) or not isinstance(model, keras.Model):
+        return model
+    return [weight if isinstance(weight, tf.Variable) else weight.value for weight in model.weights]
+
+
 def serving_raw_spec(tft_output, label: str, label_sources=()) -> dict:
     """The raw features a served model parses: the Transform's raw features less the label
     and the raw columns only the label is computed from (`label_sources`)."""
@@ -137,15 +155,25 @@ def export_serving_model(models, transform_dir: str, label: str, export_dir: str
     install_model_patches()
 
     tft_output = tft.TFTransformOutput(transform_dir)
-    module = _ServingModule(models, tft_output, label, task, label_sources)
+    try:
+        methods = _save(_ServingModule(models, tft_output, label, task, label_sources), export_dir, task)
+    except AssertionError as error:  # TensorFlow's words for a function capturing an untracked resource
+        if "untracked" not in str(error):
+            raise
+        methods = _save(_ServingModule(models, tft_output, label, task, label_sources, whole_models=True), export_dir, task)
+    _set_method_names(export_dir, methods)
+    write_raw_features(export_dir, describe(serving_raw_spec(tft_output, label, label_sources)))
+
+
+def _save(module: _ServingModule, export_dir: str, task: str) -> dict[str, str]:
+    """Saves `module` with its signatures; returns the TF Serving method name of each that needs one."""
     signatures = {RAW_SIGNATURE: module.serve_examples, TRANSFORM_SIGNATURE: module.transform_features}
     if task == "regression":
         signatures[REGRESS_SIGNATURE], methods = module.regress, {REGRESS_SIGNATURE: REGRESS_METHOD}
     else:
         signatures[CLASSIFY_SIGNATURE], methods = module.classify, {CLASSIFY_SIGNATURE: CLASSIFY_METHOD}
     tf.saved_model.save(module, export_dir, signatures=signatures)
-    _set_method_names(export_dir, methods)
-    write_raw_features(export_dir, describe(serving_raw_spec(tft_output, label, label_sources)))
+    return methods
 
 
 def _set_method_names(export_dir: str, methods: dict[str, str]) -> None:

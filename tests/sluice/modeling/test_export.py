@@ -67,3 +67,35 @@ def test_wide_deep_refuses_a_wide_feature_that_is_not_categorical(artifact):
     features = model_features(artifact("transform"), "income_bracket")
     with pytest.raises(ValueError, match="wide features \\['age'\\] are not categorical"):
         families.wide_deep(features, wide=["age", "education"])
+
+
+def test_a_network_is_saved_as_its_weights_without_its_optimizer(artifact, tmp_path):
+    import tensorflow as tf
+
+    transform = artifact("transform")
+    model = families.wide_deep(model_features(transform, "income_bracket"), wide=["education"], units=8)
+    evaluation = split_reader(transform, "eval", "income_bracket")(64, False, False, None)
+    fit(model, split_reader(transform, "train", "income_bracket"), evaluation, Budget(steps=3, batch_size=32, early_stopping_patience=0), seed=1)
+    export_serving_model([model], transform.uri, "income_bracket", str(tmp_path / "network"))
+
+    saved = tf.train.list_variables(str(tmp_path / "network" / "variables" / "variables"))
+    names = [name for name, _ in saved if name.endswith("VARIABLE_VALUE")]
+    assert len(names) == len(model.weights) and not any("optimizer" in name for name in names), names
+    batch = transformed_batch(transform)
+    expected = np.asarray(model({k: v for k, v in batch.items() if k in model.input}, training=False)).ravel()
+    np.testing.assert_allclose(predict_transformed(load_serving_model(str(tmp_path / "network")), batch), expected, atol=1e-6)
+
+
+def test_a_network_holding_a_lookup_table_is_saved_whole(artifact, tmp_path):
+    import keras
+
+    transform = artifact("transform")
+    features = model_features(transform, "income_bracket")
+    inputs = families.model_inputs(features)
+    known = keras.layers.IntegerLookup(vocabulary=[1, 2, 3], output_mode="one_hot", name="known_education")(inputs["education"])
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(known))
+    export_serving_model([model], transform.uri, "income_bracket", str(tmp_path / "lookup"))
+
+    batch = transformed_batch(transform)
+    expected = np.asarray(model({k: v for k, v in batch.items() if k in inputs}, training=False)).ravel()
+    np.testing.assert_allclose(predict_transformed(load_serving_model(str(tmp_path / "lookup")), batch), expected, atol=1e-6)
