@@ -12,7 +12,9 @@ models trained by steps; the decision forests (`gradient_boosted_trees`,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
 
 if TYPE_CHECKING:  # features.py imports TensorFlow; the family lists must load without it (pipeline definitions)
     from sluice.modeling.features import ModelFeatures
@@ -75,15 +77,30 @@ def _numeric_block(inputs: dict, features: ModelFeatures):
     return keras.layers.Concatenate(name="numerics")(columns) if len(columns) > 1 else columns[0]
 
 
+def _stacked_ids(inputs: dict, sizes: Mapping[str, int]):
+    """(ids, rows): the ids of the categoricals `sizes` names as one [batch, k] tensor, each
+    feature's offset past the ids of those before it, and the rows they span. One embedding
+    table then holds every feature's rows and one lookup reads them: a table per feature
+    made the training step's graph many times larger, and tracing it took seconds."""
+    import keras
+
+    offsets = np.cumsum([0, *list(sizes.values())[:-1]])
+    # Each column offset on its own: a vector added across columns becomes an int64 BiasAdd,
+    # which TFLite cannot convert.
+    ids = keras.ops.stack([inputs[name] + int(offset) if offset else inputs[name] for name, offset in zip(sizes, offsets)], axis=1)
+    return ids, int(sum(sizes.values()))
+
+
 def _linear_logit(inputs: dict, features: ModelFeatures, categorical: Sequence[str], prefix: str):
     """A weight per numeric and per id of each categorical: a logistic regression's logit."""
     import keras
 
     width = features.outputs
     terms = [keras.layers.Dense(width, name=f"{prefix}_numeric_weights")(_numeric_block(inputs, features))] if features.numeric else []
-    for name in categorical:
-        weights = keras.layers.Embedding(features.categorical[name], width, name=f"{prefix}_{name}_weights")(inputs[name])
-        terms.append(weights)
+    if categorical:
+        ids, rows = _stacked_ids(inputs, {name: features.categorical[name] for name in categorical})
+        weights = keras.layers.Embedding(rows, width, name=f"{prefix}_categorical_weights")(ids)
+        terms.append(keras.ops.sum(weights, axis=1))
     return keras.layers.Add(name=f"{prefix}_logit")(terms) if len(terms) > 1 else terms[0]
 
 
@@ -91,9 +108,14 @@ def _deep_logit(inputs: dict, features: ModelFeatures, units: int, layers: int, 
     import keras
 
     parts = [_numeric_block(inputs, features)] if features.numeric else []
+    by_width: dict[int, dict[str, int]] = {}  # a feature with fewer ids than embedding_dim gets one dimension per id
     for name, size in features.categorical.items():
-        parts.append(keras.layers.Embedding(size, min(embedding_dim, size), name=f"{name}_embedding")(inputs[name]))
-    x = keras.layers.Concatenate(name="deep_inputs")(parts)
+        by_width.setdefault(min(embedding_dim, size), {})[name] = size
+    for width, sizes in sorted(by_width.items()):
+        ids, rows = _stacked_ids(inputs, sizes)
+        vectors = keras.layers.Embedding(rows, width, name=f"embeddings_{width}")(ids)
+        parts.append(keras.layers.Reshape((len(sizes) * width,), name=f"embeddings_{width}_flat")(vectors))
+    x = keras.layers.Concatenate(name="deep_inputs")(parts) if len(parts) > 1 else parts[0]
     for index in range(layers):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden_{index}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{index}")(x)
