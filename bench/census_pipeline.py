@@ -113,7 +113,8 @@ def report(sluice_runs: list[dict], peer_runs: list[dict]) -> None:
         for name in COMPONENTS.values()
         if (theirs := _median(peer_runs, "components", name)) and theirs >= 1.0
     )
-    print(f"\nWhole process, Sluice / TFX: {total:.2f} (goal <= {GOAL_TOTAL}); "
+    pairs = ", ".join(f"{ours['process_s'] / theirs['process_s']:.2f}" for ours, theirs in zip(sluice_runs, peer_runs))
+    print(f"\nWhole process, Sluice / TFX: {total:.2f} (goal <= {GOAL_TOTAL}; pair by pair {pairs}); "
           f"highest component ratio: {slowest[1]} {slowest[0]:.2f} (goal <= {GOAL_COMPONENT}, components of 1 s or more)")
 
 
