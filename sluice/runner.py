@@ -29,7 +29,9 @@ class RunResult:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+    """The local time to the microsecond, e.g. 20261201T021500-123456: ids sort as runs began."""
+    now = time.time_ns()
+    return time.strftime("%Y%m%dT%H%M%S", time.localtime(now // 1_000_000_000)) + f"-{now // 1000 % 1_000_000:06d}"
 
 
 def run_pipeline(

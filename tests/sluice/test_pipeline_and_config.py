@@ -61,3 +61,10 @@ def test_overrides_set_typed_values_and_reject_unknown_settings():
 )
 def test_beam_args_make_runner_and_running_mode_explicit(given, expected):
     assert complete_beam_args(given) == expected
+
+
+def test_run_ids_sort_as_runs_began():
+    from sluice.runner import new_run_id
+
+    ids = [new_run_id() for _ in range(2000)]  # many within one second: the fraction orders them
+    assert ids == sorted(ids) and len(set(ids)) > 1
