@@ -60,7 +60,7 @@ def _run_on(data: Path, home: Path, *flags: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.beam
-def test_a_failing_run_shows_its_error_and_log_path_and_only_verbose_shows_the_libraries(tmp_path):
+def test_a_failing_run_shows_its_error_and_log_path_and_verbose_shows_it_in_place_of_a_log(tmp_path):
     bad = _bad_sample(tmp_path)
     quiet = _run_on(bad, tmp_path / "quiet")
     assert quiet.returncode == 1
@@ -72,11 +72,10 @@ def test_a_failing_run_shows_its_error_and_log_path_and_only_verbose_shows_the_l
     assert "    example_gen: Beam job: 900 rows in " in quiet.stderr
     assert not [noise for noise in LIBRARY_NOISE if noise.lower() in (quiet.stdout + quiet.stderr).lower()], quiet.stderr
     logged = (run_dir / "sluice.log").read_text()
-    assert "Unable to register cuDNN factory" in logged and "many" in logged  # the libraries' lines and the error
+    assert "'many' is not an integer" in logged  # the error; the libraries' lines are checked on a finished run
 
     verbose = _run_on(bad, tmp_path / "verbose", "--verbose")
     assert verbose.returncode == 1
-    assert "Unable to register cuDNN factory" in verbose.stderr
     assert "'many' is not an integer" in verbose.stderr and "full log:" not in verbose.stderr
     (run_dir,) = (tmp_path / "verbose" / "artifacts" / "census").iterdir()
     assert not (run_dir / "sluice.log").exists()

@@ -303,11 +303,14 @@ def _cutoffs_of(parts: Sequence[np.ndarray], splits: Mapping[str, int]) -> list[
 
 
 def _write_tfrecord(path: str, records: Sequence[bytes]) -> None:
-    import tensorflow as tf
+    """Writes `records` as one TFRecord file, local or remote, without importing TensorFlow
+    (2.5 s of a process that only reads and splits rows)."""
+    from apache_beam.io.filesystems import FileSystems
 
-    with tf.io.TFRecordWriter(path) as writer:
-        for record in records:
-            writer.write(record)
+    from sluice.beam.tfrecords import tfrecord_frames
+
+    with FileSystems.create(path) as handle:
+        handle.write(tfrecord_frames(records))
 
 
 def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, beam_args: Sequence[str]) -> None:
@@ -330,7 +333,7 @@ def run(inputs: Mapping[str, Artifact], output: ArtifactDraft, params: Params, b
     if untimed:
         raise BadInputError(f"ExampleGen: a split by time reads CSV or Parquet files, and {untimed[0]} is TFRecord; split it by hash")
 
-    pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tfx_bsl.coders.example_coder"])
+    pipeline = new_pipeline(beam_args, worker_imports=["tfx_bsl.coders.example_coder"])
     blocks = (
         pipeline
         | "ListSourceFiles" >> beam.Create([(index, path, splits) for index, (path, splits) in enumerate(files)])
