@@ -49,7 +49,18 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     from sluice.beam import patches
 
     patches.install_process_patches()
-    return PipelineOptions(complete_beam_args(beam_args))
+    options = PipelineOptions(complete_beam_args(beam_args))
+    # Said for every job's options, and unsaid when a job ends (`run_and_count`): a job's
+    # pickles skip compression only while a job that runs in this process is being built.
+    patches.job_runs_in_process(_runs_in_process(options))
+    return options
+
+
+def _runs_in_process(options) -> bool:
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    runner = (options.view_as(StandardOptions).runner or "").lower()
+    return runner in _DIRECT_RUNNER_NAMES and options.view_as(DirectOptions).direct_running_mode == "in_memory"
 
 
 def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = ()):
@@ -68,7 +79,6 @@ def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = 
     options = pipeline_options(beam_args)
     runner = (options.view_as(StandardOptions).runner or "").lower()
     direct = options.view_as(DirectOptions)
-    patches.job_runs_in_process(runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "in_memory")
     if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing" and patches.active("warm_workers"):
         from sluice.beam.warm_workers import warm_workers_runner
 
@@ -109,6 +119,7 @@ def run_and_count(pipeline, namespace: str) -> dict[str, int]:
                 raise DryRunBuilt(getattr(result, "job", None))
             _wait_showing_rows(result, namespace, step)
         finally:
+            patches.job_runs_in_process(False)
             close = getattr(pipeline.runner, "close", None)  # warm workers left unused
             if close is not None:
                 close()

@@ -6,11 +6,12 @@ workers. A DirectRunner in_memory job never leaves the process, yet Beam pickles
 functions at construction and again in each bundle processor, and unpickles them as often:
 on census, about 1.3 s of bz2 per run.
 
-The pickler's `bz2` is replaced by `_Bz2`. Whether a job runs in this process is said by
-`sluice.beam.jobs.new_pipeline` for each job it creates (jobs are built and run one at a
-time per process). While it does, pickles are stored as they are, behind a marker that
-no bz2 stream starts with; pickles of other jobs (Dataflow, DirectRunner
-multi_processing, whose workers are other processes) are compressed as Beam does.
+The pickler's `bz2` is replaced by `_Bz2`. Whether the job being built runs in this
+process is said by `sluice.beam.jobs.pipeline_options` for every job's options, and unsaid
+by `run_and_count` when the job ends (jobs are built and run one at a time per process).
+While it does, pickles are stored as they are, behind a marker that no bz2 stream starts
+with; pickles of other jobs (Dataflow, DirectRunner multi_processing, whose workers are
+other processes), and of any job built between two, are compressed as Beam does.
 Reading accepts both, so a pickle made under either setting still loads.
 
 It rebinds a module attribute of Beam's picklers, so it is installed only through

@@ -184,6 +184,7 @@ def after_a_sluice_step(parquet: str) -> dict:
         | beam.Map(lambda kv: beam.metrics.Metrics.counter("probe", "rows").inc(kv[1]))
     )
     rows = run_and_count(pipeline, "probe")["rows"]
+    after_job_pickle = _pickled(CountRows())  # the job has ended: nothing in this process is being built
     multi = new_pipeline(["--direct_running_mode=multi_processing", "--direct_num_workers=1"])
     runner = type(multi.runner).__name__
     other_process_pickle = _pickled(CountRows())
@@ -199,7 +200,7 @@ def after_a_sluice_step(parquet: str) -> dict:
         "record_batch_coder": type(beam.coders.registry.get_coder(pa.RecordBatch)).__module__,
         "fan_out_edge_types": _fan_out_edge_types(pipeline),
         "multi_processing_runner": runner,
-        "pickles": {"in_process_job": in_process_pickle, "multi_processing_job": other_process_pickle},
+        "pickles": {"in_process_job": in_process_pickle, "after_the_job": after_job_pickle, "multi_processing_job": other_process_pickle},
     }
 
 

@@ -79,7 +79,8 @@ def test_the_patched_step_uses_sluices_coder_typed_edges_and_warm_workers(patche
     # A job in this process keeps its pickles uncompressed; one run by other processes gets bz2.
     pickles = after["pickles"]
     assert pickles["in_process_job"] == {"starts": "SLUICE", "loads": "CountRows"}
-    assert pickles["multi_processing_job"]["starts"].startswith("BZh") and pickles["multi_processing_job"]["loads"] == "CountRows"
+    for job in ("after_the_job", "multi_processing_job"):
+        assert pickles[job]["starts"].startswith("BZh") and pickles[job]["loads"] == "CountRows", job
 
 
 @pytest.mark.beam  # fresh processes run a Beam step
@@ -91,7 +92,7 @@ def test_switched_off_a_step_leaves_beam_tfdv_and_the_runner_as_shipped(pristine
     assert after["record_batch_coder"] == "tensorflow_data_validation.types"  # TFDV's own
     assert after["fan_out_edge_types"] == ["Any", "Any"]
     assert after["multi_processing_runner"] == "SwitchingDirectRunner"
-    assert {job: pickle["starts"][:3] for job, pickle in after["pickles"].items()} == {"in_process_job": "BZh", "multi_processing_job": "BZh"}
+    assert {job: pickle["starts"][:3] for job, pickle in after["pickles"].items()} == {"in_process_job": "BZh", "after_the_job": "BZh", "multi_processing_job": "BZh"}
     assert found["answers"] == pristine["answers"]
     for name in set(patches.PATCHES) - {"autograph_rules"}:  # one line per Beam patch, however many steps asked
         assert log.count(f"library patch {name!r} off") == 1, log
