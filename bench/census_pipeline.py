@@ -56,8 +56,9 @@ GOAL_TOTAL, GOAL_COMPONENT = 0.25, 0.35
 def run_sluice(work: Path) -> dict:
     """One census run in a fresh process: {"components": {name: s}, "pipeline_s", "process_s", "peak_rss_mib"}."""
     run = run_census(str(work), SAME_BUDGET)
-    trainer = json.loads((Path(run["run_dir"]) / "trainer" / "artifact.json").read_text())
-    family = trainer["properties"]["hyperparameters"]["family"]
+    from sluice.artifacts import read_artifact
+
+    family = read_artifact(Path(run["run_dir"]) / "trainer").properties["hyperparameters"]["family"]
     if family != PEER_FAMILY:
         raise RuntimeError(f"Sluice trained {family}, the peer {PEER_FAMILY}: not the same work")
     return {"components": run["seconds"], "pipeline_s": run["total"], "process_s": run["process_s"], "peak_rss_mib": run["peak_rss_mib"]}

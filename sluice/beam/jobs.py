@@ -52,15 +52,16 @@ def pipeline_options(beam_args: Sequence[str] = ()):
     options = PipelineOptions(complete_beam_args(beam_args))
     # Said for every job's options, and unsaid when a job ends (`run_and_count`): a job's
     # pickles skip compression only while a job that runs in this process is being built.
-    patches.job_runs_in_process(_runs_in_process(options))
+    patches.job_runs_in_process(_direct_mode(options) == "in_memory")
     return options
 
 
-def _runs_in_process(options) -> bool:
+def _direct_mode(options) -> str | None:
+    """DirectRunner's running mode ("in_memory", "multi_processing", ...); None for another runner."""
     from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 
     runner = (options.view_as(StandardOptions).runner or "").lower()
-    return runner in _DIRECT_RUNNER_NAMES and options.view_as(DirectOptions).direct_running_mode == "in_memory"
+    return options.view_as(DirectOptions).direct_running_mode if runner in _DIRECT_RUNNER_NAMES else None
 
 
 def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = ()):
@@ -72,17 +73,16 @@ def new_pipeline(beam_args: Sequence[str] = (), worker_imports: Sequence[str] = 
     are off or Beam is not the version that was tested (`sluice.beam.patches`).
     """
     import apache_beam as beam
-    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+    from apache_beam.options.pipeline_options import DirectOptions
 
     from sluice.beam import patches
 
     options = pipeline_options(beam_args)
-    runner = (options.view_as(StandardOptions).runner or "").lower()
-    direct = options.view_as(DirectOptions)
-    if runner in _DIRECT_RUNNER_NAMES and direct.direct_running_mode == "multi_processing" and patches.active("warm_workers"):
+    if _direct_mode(options) == "multi_processing" and patches.active("warm_workers"):
         from sluice.beam.warm_workers import warm_workers_runner
 
-        count = direct.direct_num_workers if direct.direct_num_workers > 0 else os.cpu_count()
+        workers = options.view_as(DirectOptions).direct_num_workers
+        count = workers if workers > 0 else os.cpu_count()
         return beam.Pipeline(runner=warm_workers_runner(count, worker_imports), options=options)
     return beam.Pipeline(options=options)
 
