@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -67,6 +68,12 @@ PATCHES: dict[str, Patch] = {
             {"apache-beam": _TESTED["apache-beam"]},
             "sluice.beam.patches.pickle_compression",
             "Beam's pickled functions left uncompressed while a job runs in this process (DirectRunner in_memory)",
+        ),
+        Patch(
+            "equi_width_histogram",
+            {"tensorflow-data-validation": _TESTED["tensorflow-data-validation"]},
+            "sluice.beam.patches.equi_width_histogram",
+            "TFDV's equi-width histograms computed on arrays, not by walking 10,000 protobuf buckets",
         ),
         Patch(
             "autograph_rules",
@@ -138,6 +145,8 @@ def install(name: str) -> bool:
 def install_process_patches() -> None:
     """Installs the patches a process applies once, before it builds a Beam job."""
     install("introspection")
+    if "tensorflow_data_validation" in sys.modules:  # a statistics job; importing TFDV here would bring TensorFlow into every job
+        install("equi_width_histogram")
 
 
 def job_runs_in_process(in_process: bool) -> None:

@@ -123,7 +123,29 @@ def introspection_answers() -> dict:
     answers["views"]["streaming_after_set"] = options.view_as(StandardOptions).streaming
     answers["views"]["all_after_set"] = sorted(options.get_all_options(drop_default=True).items())
     answers["stateful_pipeline"] = _run_stateful_pipeline()
+    answers["numeric_statistics"] = _numeric_statistics()
     return answers
+
+
+def _numeric_statistics() -> str:
+    """TFDV's statistics (Sluice's options: 100 quantile buckets) of numbers with repeats,
+    a constant column and infinities, serialized: their histograms come from
+    `quantiles_util.generate_equi_width_histogram`."""
+    import numpy as np
+    import pandas as pd
+    import tensorflow_data_validation as tfdv
+
+    from sluice.validation.statistics import stats_options
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({
+        "normal": rng.normal(40, 12, 3000),
+        "ages": rng.integers(17, 90, 3000).astype(float),
+        "mostly_zero": np.where(rng.random(3000) < 0.9, 0.0, rng.exponential(5000, 3000)),
+        "constant": np.full(3000, 2.5),
+        "with_infinities": np.concatenate([rng.normal(size=2990), [np.inf] * 6, [-np.inf] * 4]),
+    })
+    return tfdv.generate_statistics_from_dataframe(frame, stats_options()).SerializeToString().hex()
 
 
 def _count_output(key_and_total):
@@ -198,10 +220,17 @@ def after_a_sluice_step(parquet: str) -> dict:
             "PipelineOptions.view_as": PipelineOptions.view_as.__module__,
         },
         "record_batch_coder": type(beam.coders.registry.get_coder(pa.RecordBatch)).__module__,
+        "equi_width_histogram": _equi_width_histogram_module(),
         "fan_out_edge_types": _fan_out_edge_types(pipeline),
         "multi_processing_runner": runner,
         "pickles": {"in_process_job": in_process_pickle, "after_the_job": after_job_pickle, "multi_processing_job": other_process_pickle},
     }
+
+
+def _equi_width_histogram_module() -> str:
+    from tensorflow_data_validation.utils import quantiles_util
+
+    return quantiles_util.generate_equi_width_histogram.__module__
 
 
 def _pickled(fn) -> dict:

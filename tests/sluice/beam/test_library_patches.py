@@ -65,7 +65,8 @@ def fresh_reports(monkeypatch):
 def test_patched_beam_answers_as_pristine_beam_does(pristine, patched):
     functions = patched["after_step"]["beam_functions"]
     assert set(functions.values()) == {"sluice.beam.patches.introspection"}, functions  # really patched
-    assert patched["answers"] == pristine["answers"]
+    assert patched["answers"] == pristine["answers"]  # the statistics' histograms to the bit, too
+    assert len(pristine["answers"]["numeric_statistics"]) > 1000
     assert pristine["answers"]["stateful_pipeline"] == {"a=1": 1, "a=3": 1, "b=3": 1, "a=7": 1}
 
 
@@ -74,6 +75,7 @@ def test_the_patched_step_uses_sluices_coder_typed_edges_and_warm_workers(patche
     after = patched["after_step"]
     assert after["rows"] == 5
     assert after["record_batch_coder"] == "sluice.beam.patches.record_batch_coder"
+    assert after["equi_width_histogram"] == "sluice.beam.patches.equi_width_histogram"
     assert all("RecordBatch" in edge for edge in after["fan_out_edge_types"]), after
     assert after["multi_processing_runner"] == "WarmWorkersRunner"
     # A job in this process keeps its pickles uncompressed; one run by other processes gets bz2.
@@ -90,6 +92,7 @@ def test_switched_off_a_step_leaves_beam_tfdv_and_the_runner_as_shipped(pristine
     assert after["rows"] == 5
     assert all(module.startswith("apache_beam.") for module in after["beam_functions"].values()), after
     assert after["record_batch_coder"] == "tensorflow_data_validation.types"  # TFDV's own
+    assert after["equi_width_histogram"] == "tensorflow_data_validation.utils.quantiles_util"
     assert after["fan_out_edge_types"] == ["Any", "Any"]
     assert after["multi_processing_runner"] == "SwitchingDirectRunner"
     assert {job: pickle["starts"][:3] for job, pickle in after["pickles"].items()} == {"in_process_job": "BZh", "after_the_job": "BZh", "multi_processing_job": "BZh"}
@@ -127,7 +130,7 @@ def test_the_switch_can_name_the_patches_it_turns_off(fresh_reports, monkeypatch
     monkeypatch.setenv(patches.SWITCH_ENV, "off:introspection, warm_workers")
     assert {name: patches.active(name) for name in patches.PATCHES} == {
         "introspection": False, "record_batch_coder": True, "warm_workers": False, "pickle_compression": True,
-        "autograph_rules": True,
+        "equi_width_histogram": True, "autograph_rules": True,
     }
     monkeypatch.setenv(patches.SWITCH_ENV, "off:introspektion")
     with pytest.raises(ValueError, match="no library patch.*introspektion"):

@@ -73,7 +73,7 @@ def test_every_bundle_runs_in_a_worker_started_with_the_pipeline_and_the_workers
     assert ran_in and ran_in <= set(started)
     # The workers had imported the step's libraries before their first element.
     assert counters["marker_imported"] == 40
-    assert _wait_until_gone(started, seconds=5) == []
+    assert _wait_until_gone(started) == []
     assert not os.path.exists(pipeline.runner.workers.directory)
 
 
@@ -84,7 +84,7 @@ def test_a_slot_with_no_warm_worker_left_gets_beams_own_worker():
     counters = _count_elements(pipeline)
 
     assert counters["elements"] == 40
-    assert _wait_until_gone(runner.workers.pids, seconds=5) == []
+    assert _wait_until_gone(runner.workers.pids) == []
 
 
 def test_a_failing_dofn_fails_the_job_with_its_error_and_ends_the_workers():
@@ -102,7 +102,7 @@ def test_workers_of_a_pipeline_that_never_runs_end_with_it():
     started = pipeline.runner.workers.pids
     del pipeline
     gc.collect()
-    assert _wait_until_gone(started, seconds=5) == []
+    assert _wait_until_gone(started) == []
 
 
 def test_workers_end_when_the_process_that_started_them_dies_without_cleaning_up():
