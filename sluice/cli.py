@@ -366,13 +366,14 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @click.option("--port", default=8501, show_default=True, help="Port (TF Serving's REST port by default).")
 @click.option("--max-batch-size", default=1024, show_default=True, help="Rows per model call at most (a larger request runs alone).")
 @click.option("--batch-timeout-ms", default=0.0, show_default=True, help="How long a model call that is not full waits for more rows.")
+@click.option("--batch-threads", default=2, show_default=True, help="Model calls running at once (TF Serving's num_batch_threads).")
 @click.option("--poll-seconds", default=2.0, show_default=True, help="How often model directories are checked for new or removed versions.")
 @click.option("--max-instances", default=10_000, show_default=True, help="Rows per request at most.")
 @click.option("--max-body-bytes", default=16 << 20, show_default=True, help="Larger request bodies are refused (413).")
 @click.option("--request-log", default=None, help="Directory for a sample of requests' rows (hourly JSON-lines files per model).")
 @click.option("--log-sample", default=0.01, show_default=True, help="Fraction of requests written to --request-log.")
-def serve_command(pipeline, model_dirs, models_config, home, host, port, max_batch_size, batch_timeout_ms, poll_seconds,
-                  max_instances, max_body_bytes, request_log, log_sample) -> None:
+def serve_command(pipeline, model_dirs, models_config, home, host, port, max_batch_size, batch_timeout_ms, batch_threads,
+                  poll_seconds, max_instances, max_body_bytes, request_log, log_sample) -> None:
     def serve() -> None:
         from sluice.serving.server import resolve_models, serve as run_server
         from sluice.serving.service import ServingOptions
@@ -380,7 +381,8 @@ def serve_command(pipeline, model_dirs, models_config, home, host, port, max_bat
         serving_root = _load_config(pipeline, home, ())[1].serving_root if pipeline else None
         models = resolve_models(serving_root, pipeline, model_dirs, models_config)
         run_server(ServingOptions(
-            models, max_batch_size=max_batch_size, batch_timeout_ms=batch_timeout_ms, poll_seconds=poll_seconds,
+            models, max_batch_size=max_batch_size, batch_timeout_ms=batch_timeout_ms, batch_threads=batch_threads,
+            poll_seconds=poll_seconds,
             max_instances=max_instances, max_body_bytes=max_body_bytes,
             request_log=Path(request_log) if request_log else None, log_sample=log_sample,
         ), host=host, port=port)

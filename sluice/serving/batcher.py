@@ -2,9 +2,10 @@
 
 As TF Serving's batching parameters: `max_batch_size` caps the rows of one call (a request
 larger than that runs alone, whole), `batch_timeout` is how long a call that is not full
-may wait for more rows. With a timeout of 0, batches still form under load: while one call
-runs (in a worker thread, off the event loop), the requests that arrive wait in the queue,
-and the next call takes them all.
+may wait for more rows, and `concurrency` (TF Serving's num_batch_threads) how many calls
+run at once. With a timeout of 0, batches still form under load: while the calls run (in
+worker threads, off the event loop), the requests that arrive wait in the queue, and the
+next call takes them all.
 
 One Batcher per loaded version: requests queued on a version are scored by it, even after
 the server has moved on to a newer one.
@@ -36,11 +37,15 @@ class Batcher:
         max_batch_size: rows per call at most (a bigger request runs alone).
         batch_timeout: seconds a call that is not full waits for more rows.
         on_batch: told each call's row count (metrics).
+        concurrency: calls running at once at most. One call of a few hundred rows keeps
+            about one core busy; a second call in flight lets the model use the other core
+            while the event loop parses the next requests.
     """
 
     def __init__(self, predict: Callable[[list[bytes]], np.ndarray], executor: Executor, max_batch_size: int,
-                 batch_timeout: float, on_batch: Callable[[int], None] = lambda rows: None):
+                 batch_timeout: float, on_batch: Callable[[int], None] = lambda rows: None, concurrency: int = 1):
         self._predict = predict
+        self._concurrency = max(1, concurrency)
         self._executor = executor
         self._max = max(1, max_batch_size)
         self._timeout = max(0.0, batch_timeout)
@@ -72,11 +77,16 @@ class Batcher:
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         queue = self._queue
+        slots = asyncio.Semaphore(self._concurrency)
+        running: set[asyncio.Task] = set()
         while True:
+            await slots.acquire()  # requests arriving meanwhile queue up for the next call
             if not queue:
                 self._arrived.clear()
                 await self._arrived.wait()
             if queue[0] is None:
+                if running:
+                    await asyncio.wait(running)
                 return
             batch = [queue.popleft()]
             rows = len(batch[0][0])
@@ -97,7 +107,10 @@ class Batcher:
                     await asyncio.wait_for(self._arrived.wait(), remaining)
                 except asyncio.TimeoutError:
                     break
-            await self._run(loop, batch, rows)
+            call = loop.create_task(self._run(loop, batch, rows))
+            running.add(call)
+            call.add_done_callback(running.discard)
+            call.add_done_callback(lambda _: slots.release())
 
     async def _run(self, loop, batch: list, rows: int) -> None:
         examples = batch[0][0] if len(batch) == 1 else [example for item in batch for example in item[0]]

@@ -49,7 +49,7 @@ class ServingOptions:
         max_body_bytes: request bodies larger than this are refused (413) before being read.
         request_log: where sampled request rows go (None: nowhere).
         log_sample: the fraction of requests logged.
-        batch_threads: threads running model calls.
+        batch_threads: model calls running at once (TF Serving's num_batch_threads).
     """
 
     models: dict[str, Path]
@@ -257,6 +257,7 @@ class ServingCore:
                 self.options.max_batch_size,
                 self.options.batch_timeout_ms / 1000.0,
                 on_batch=self.metrics.batch_observer(loaded.name),
+                concurrency=self.options.batch_threads,
             )
         return batcher
 

@@ -114,3 +114,44 @@ def test_a_request_larger_than_the_cap_runs_alone_and_whole(rows):
 
     assert len(run(scenario())) == rows
     assert model.calls == [rows]
+
+
+class HeldModel:
+    """Holds every call until released; counts the calls running at once."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.running = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, examples):
+        with self._lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        assert self.release.wait(10)
+        with self._lock:
+            self.running -= 1
+        return np.array([len(e) for e in examples], np.float32)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_calls_run_at_once_up_to_the_concurrency(concurrency):
+    model = HeldModel()
+
+    async def scenario():
+        with ThreadPoolExecutor(4) as executor:
+            batcher = Batcher(model, executor, max_batch_size=1, batch_timeout=0.0, concurrency=concurrency)
+            requests = [batcher.submit([b"r" * n]) for n in (1, 2, 3)]
+            await asyncio.sleep(0.2)  # every call that may start has started and is held
+            held = model.running
+            model.release.set()
+            scores = await asyncio.gather(*requests)
+            batcher.close()
+            await asyncio.wait_for(batcher._task, 5)
+            return held, scores
+
+    held, scores = run(scenario())
+    assert held == concurrency
+    assert model.most_at_once == concurrency
+    assert [s.tolist() for s in scores] == [[1.0], [2.0], [3.0]]
