@@ -196,11 +196,10 @@ def _set_method_names(export_dir: str, methods: dict[str, str]) -> None:
 
 
 def load_serving_model(model_dir: str):
-    """Loads an exported SavedModel, with the decision-forest ops it may need registered."""
-    try:
-        import tensorflow_decision_forests  # noqa: F401 (registers the forests' inference ops)
-    except ImportError:
-        pass
+    """Loads an exported SavedModel, with the op libraries it calls (TF-DF's, for a forest) imported."""
+    from sluice.modeling.op_libraries import import_op_libraries
+
+    import_op_libraries(model_dir)
     return tf.saved_model.load(str(model_dir))
 
 

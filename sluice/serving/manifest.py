@@ -25,23 +25,15 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from sluice.modeling.op_libraries import custom_ops, read_saved_model
+
 MANIFEST_FILE = "manifest.json"
-# Op name prefixes of libraries outside stock TensorFlow, and the library that registers them.
-OP_LIBRARIES = {"SimpleML": "tensorflow_decision_forests", "YggdrasilDecisionForests": "tensorflow_decision_forests"}
-
-
-def _saved_model(model_dir: str | Path):
-    from tensorflow.core.protobuf import saved_model_pb2
-
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((Path(model_dir) / "saved_model.pb").read_bytes())
-    return proto
 
 
 def signatures(model_dir: str | Path) -> dict[str, dict[str, Any]]:
     """Each serving signature's input and output keys (the init op left out)."""
     described = {}
-    for meta_graph in _saved_model(model_dir).meta_graphs:
+    for meta_graph in read_saved_model(model_dir).meta_graphs:
         for name, signature in sorted(meta_graph.signature_def.items()):
             if name.startswith("__"):
                 continue
@@ -51,14 +43,6 @@ def signatures(model_dir: str | Path) -> dict[str, dict[str, Any]]:
                 "method": signature.method_name,
             }
     return described
-
-
-def custom_ops(model_dir: str | Path) -> dict[str, list[str]]:
-    """The op libraries beyond stock TensorFlow the SavedModel's graph uses, and those ops."""
-    used = {op.name for meta_graph in _saved_model(model_dir).meta_graphs for op in meta_graph.meta_info_def.stripped_op_list.op}
-    ops = sorted(op for op in used if any(op.startswith(prefix) for prefix in OP_LIBRARIES))
-    libraries = sorted({library for prefix, library in OP_LIBRARIES.items() if any(op.startswith(prefix) for op in ops)})
-    return {"libraries": libraries, "custom_ops": ops}
 
 
 def write_manifest(model_dir: str | Path, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -99,3 +99,28 @@ def test_a_network_holding_a_lookup_table_is_saved_whole(artifact, tmp_path):
     batch = transformed_batch(transform)
     expected = np.asarray(model({k: v for k, v in batch.items() if k in inputs}, training=False)).ravel()
     np.testing.assert_allclose(predict_transformed(load_serving_model(str(tmp_path / "lookup")), batch), expected, atol=1e-6)
+
+
+def test_a_network_loads_without_tf_df_and_a_forest_with_it(artifact, tmp_path):
+    import subprocess
+    import sys
+
+    transform = artifact("transform")
+    export_serving_model([constant_model(transform, 0.3)], transform.uri, "income_bracket", str(tmp_path / "network"))
+    forest = families.gradient_boosted_trees(model_features(transform, "income_bracket"), num_trees=5, max_depth=2, seed=1)
+    fit(forest, split_reader(transform, "train", "income_bracket"), None, Budget(steps=1), seed=1)
+    export_serving_model([forest], transform.uri, "income_bracket", str(tmp_path / "forest"))
+
+    probe = (
+        "import sys\n"
+        "from sluice.modeling.export import load_serving_model\n"
+        "load_serving_model(sys.argv[1])\n"  # a forest's fails unless TF-DF registered its ops
+        "print('tensorflow_decision_forests' in sys.modules)\n"
+        "import os; os._exit(0)\n"
+    )
+    imported = {}
+    for name in ("network", "forest"):
+        done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / name)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        imported[name] = done.stdout.strip().splitlines()[-1]
+    assert imported == {"network": "False", "forest": "True"}
