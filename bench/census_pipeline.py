@@ -5,7 +5,9 @@ no tuner, 500 training steps of a small Wide & Deep model at batch 64. Each side
 a fresh process, in alternating order over `--repeats` pairs, and the table shows the
 medians: seconds per component, each side's pipeline and whole-process wall time, peak
 RSS, and Sluice / TFX. Sluice does a little more work than the peer: it also reads,
-validates and transforms adult.test (16,281 rows) and scores the model on it.
+validates and transforms adult.test (16,281 rows) and scores the model on it. The
+per-component clocks start, on both sides, after the same libraries are imported (the
+peer's script imports them at its top); the headline ratio is of whole processes.
 
 The peer lives in its own Python 3.10 venv (../shared/peer/README.md sets it up); without
 one this prints Sluice's figures and says that no ratio was measured.
@@ -51,17 +53,24 @@ COMPONENTS = {
     "Pusher": "pusher",
 }
 GOAL_TOTAL, GOAL_COMPONENT = 0.25, 0.35
+# The peer's script imports TensorFlow, TFT, TFX and tfxio at its top; when its pipeline
+# clock starts, TFX has also loaded Beam, TFDV, TFMA and Keras (about 9.5 s here). Sluice's
+# run imports those of them it uses before its own clock, so neither side's first
+# components carry the libraries' import. The whole-process times (the headline ratio)
+# include everything.
+IMPORTED_FIRST = ("tensorflow", "tensorflow_transform", "apache_beam", "tfx_bsl.public.tfxio", "tensorflow_data_validation", "keras")
 
 
 def run_sluice(work: Path) -> dict:
     """One census run in a fresh process: {"components": {name: s}, "pipeline_s", "process_s", "peak_rss_mib"}."""
-    run = run_census(str(work), SAME_BUDGET)
+    run = run_census(str(work), SAME_BUDGET, imported_first=IMPORTED_FIRST)
     from sluice.artifacts import read_artifact
 
     family = read_artifact(Path(run["run_dir"]) / "trainer").properties["hyperparameters"]["family"]
     if family != PEER_FAMILY:
         raise RuntimeError(f"Sluice trained {family}, the peer {PEER_FAMILY}: not the same work")
-    return {"components": run["seconds"], "pipeline_s": run["total"], "process_s": run["process_s"], "peak_rss_mib": run["peak_rss_mib"]}
+    return {"components": run["seconds"], "pipeline_s": run["total"], "process_s": run["process_s"],
+            "outside_s": run["process_s"] - run["total"], "peak_rss_mib": run["peak_rss_mib"]}
 
 
 def run_peer(peer: Path, work: Path, name: str) -> dict:
@@ -76,7 +85,8 @@ def run_peer(peer: Path, work: Path, name: str) -> dict:
     if timing["status"] != "ok":
         raise RuntimeError(f"the TFX peer failed: {timing['error']}")
     components = {COMPONENTS[name]: seconds for name, seconds in timing["component_wall_s_from_logs"] if name in COMPONENTS}
-    return {"components": components, "pipeline_s": timing["pipeline_wall_s"], **measured["usage"]}
+    usage = measured["usage"]
+    return {"components": components, "pipeline_s": timing["pipeline_wall_s"], "outside_s": usage["process_s"] - timing["pipeline_wall_s"], **usage}
 
 
 def _median(runs: list[dict], *keys: str) -> float | None:
@@ -96,15 +106,18 @@ def _cell(value: float | None, digits: int = 1) -> str:
 
 def report(sluice_runs: list[dict], peer_runs: list[dict]) -> None:
     print(f"\nCensus pipeline, {' '.join(SAME_BUDGET)}, DirectRunner in_memory, both sides {PEER_FAMILY}; medians of {len(sluice_runs)} run(s) each")
-    print(f"{'':<20} {'Sluice':>9} {'TFX 1.16':>9} {'ratio':>7}")
+    print(f"(each side's pipeline clock starts after {', '.join(IMPORTED_FIRST)} are imported; "
+          "'outside the clock' is the rest of the process: start-up, those imports, exit)")
+    print(f"{'':<22} {'Sluice':>9} {'TFX 1.16':>9} {'ratio':>7}")
     # Every Sluice component in pipeline order; tuner and skew_validator have no TFX counterpart here.
     names = list(sluice_runs[0]["components"]) if sluice_runs else list(COMPONENTS.values())
     rows = [(name, ("components", name)) for name in names]
-    rows += [("pipeline (s)", ("pipeline_s",)), ("process (s)", ("process_s",)), ("peak RSS (MiB)", ("peak_rss_mib",))]
+    rows += [("pipeline (s)", ("pipeline_s",)), ("outside the clock (s)", ("outside_s",)), ("process (s)", ("process_s",)),
+             ("peak RSS (MiB)", ("peak_rss_mib",))]
     for label, keys in rows:
         ours, theirs = _median(sluice_runs, *keys), _median(peer_runs, *keys)
         ratio = f"{ours / theirs:7.2f}" if ours is not None and theirs else ""
-        print(f"{label:<20} {_cell(ours):>9} {_cell(theirs):>9} {ratio}")
+        print(f"{label:<22} {_cell(ours):>9} {_cell(theirs):>9} {ratio}")
     if not peer_runs:
         print("\nNo TFX peer: no ratio was measured (set one up with ../shared/peer/README.md, then pass --peer).")
         return

@@ -86,22 +86,33 @@ def run_measured(command: list[str], cwd: Path, env: dict | None = None) -> dict
     return {"stdout": completed.stdout, "usage": json.loads(line[len("MEASURED "):])}
 
 
-def run_census(home: str, overrides: list[str], until: str | None = None, beam_args: list[str] = (), env: dict | None = None) -> dict:
+def run_census(home: str, overrides: list[str], until: str | None = None, beam_args: list[str] = (), env: dict | None = None,
+               imported_first: tuple[str, ...] = ()) -> dict:
     """The census pipeline (up to `until`) in a fresh process, measured as a whole.
 
+    `imported_first`: modules imported before the pipeline's clock starts (their seconds
+    are "imports_s"), as a script that imports its libraries at the top does.
+
     Returns {"run_dir", "seconds": {component: s}, "total" (the pipeline's seconds),
-    "patches": {name: applied}, "process_s", "peak_rss_mib"}.
+    "imports_s", "patches": {name: applied}, "process_s", "peak_rss_mib"}.
     """
     env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    command = [sys.executable, "-m", "bench.common", home, json.dumps(overrides), until or "", json.dumps(list(beam_args))]
+    command = [sys.executable, "-m", "bench.common", home, json.dumps(overrides), until or "", json.dumps(list(beam_args)),
+               json.dumps(list(imported_first))]
     measured = run_measured(command, cwd=ROOT, env=env)
     return {**json.loads(measured["stdout"].strip().splitlines()[-1]), **measured["usage"]}
 
 
-def _census_phase(home: str, overrides: str, until: str, beam_args: str) -> None:
+def _census_phase(home: str, overrides: str, until: str, beam_args: str, imported_first: str = "[]") -> None:
     import dataclasses
+    import importlib
     import time
+
+    begun = time.monotonic()
+    for module in json.loads(imported_first):
+        importlib.import_module(module)
+    imports_s = time.monotonic() - begun
 
     from pipelines.census.pipeline import CensusConfig, create_pipeline
     from sluice.beam import patches
@@ -118,7 +129,7 @@ def _census_phase(home: str, overrides: str, until: str, beam_args: str) -> None
     result = run_pipeline(pipeline, config.artifact_root, beam_args=json.loads(beam_args))
     total = time.monotonic() - started
     applied = {name: patches.active(name) for name in patches.PATCHES}
-    print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "patches": applied}), flush=True)
+    print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "imports_s": imports_s, "patches": applied}), flush=True)
     exit_now(0)
 
 
