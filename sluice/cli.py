@@ -366,7 +366,7 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @click.option("--port", default=8501, show_default=True, help="Port (TF Serving's REST port by default).")
 @click.option("--max-batch-size", default=1024, show_default=True, help="Rows per model call at most (a larger request runs alone).")
 @click.option("--batch-timeout-ms", default=0.0, show_default=True, help="How long a model call that is not full waits for more rows.")
-@click.option("--batch-threads", default=2, show_default=True, help="Model calls running at once (TF Serving's num_batch_threads).")
+@click.option("--batch-threads", default=1, show_default=True, help="Model calls running at once (TF Serving's num_batch_threads); a second starts only once a quarter of --max-batch-size rows wait.")
 @click.option("--poll-seconds", default=2.0, show_default=True, help="How often model directories are checked for new or removed versions.")
 @click.option("--max-instances", default=10_000, show_default=True, help="Rows per request at most.")
 @click.option("--max-body-bytes", default=16 << 20, show_default=True, help="Larger request bodies are refused (413).")

@@ -37,15 +37,20 @@ class Batcher:
         max_batch_size: rows per call at most (a bigger request runs alone).
         batch_timeout: seconds a call that is not full waits for more rows.
         on_batch: told each call's row count (metrics).
-        concurrency: calls running at once at most. One call of a few hundred rows keeps
-            about one core busy; a second call in flight lets the model use the other core
-            while the event loop parses the next requests.
+        concurrency: calls running at once at most.
+        overlap_rows: a call starts beside one already running only once this many rows
+            wait (default: a quarter of `max_batch_size`). Small requests then keep
+            gathering into one call at a time, which is what makes single rows cheap;
+            large ones also keep a second call busy.
     """
 
     def __init__(self, predict: Callable[[list[bytes]], np.ndarray], executor: Executor, max_batch_size: int,
-                 batch_timeout: float, on_batch: Callable[[int], None] = lambda rows: None, concurrency: int = 1):
+                 batch_timeout: float, on_batch: Callable[[int], None] = lambda rows: None, concurrency: int = 1,
+                 overlap_rows: int | None = None):
         self._predict = predict
         self._concurrency = max(1, concurrency)
+        self._overlap_rows = max(1, max_batch_size // 4) if overlap_rows is None else overlap_rows
+        self._queued_rows = 0
         self._executor = executor
         self._max = max(1, max_batch_size)
         self._timeout = max(0.0, batch_timeout)
@@ -65,6 +70,7 @@ class Batcher:
             self._task = loop.create_task(self._serve())
         future = loop.create_future()
         self._queue.append((examples, future))
+        self._queued_rows += len(examples)
         self._arrived.set()
         return future
 
@@ -77,10 +83,14 @@ class Batcher:
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
         queue = self._queue
-        slots = asyncio.Semaphore(self._concurrency)
+        slots = asyncio.Semaphore(self._concurrency) if self._concurrency > 1 else None
         running: set[asyncio.Task] = set()
         while True:
-            await slots.acquire()  # requests arriving meanwhile queue up for the next call
+            if slots is not None:
+                await slots.acquire()  # requests arriving meanwhile queue up for the next call
+                while running and self._queued_rows < self._overlap_rows and not (queue and queue[-1] is None):
+                    self._arrived.clear()  # set again by an arrival or by a call's end
+                    await self._arrived.wait()
             if not queue:
                 self._arrived.clear()
                 await self._arrived.wait()
@@ -90,6 +100,7 @@ class Batcher:
                 return
             batch = [queue.popleft()]
             rows = len(batch[0][0])
+            self._queued_rows -= rows
             deadline = loop.time() + self._timeout
             while rows < self._max:
                 if queue and queue[0] is not None:
@@ -98,6 +109,7 @@ class Batcher:
                     item = queue.popleft()
                     batch.append(item)
                     rows += len(item[0])
+                    self._queued_rows -= len(item[0])
                     continue
                 remaining = deadline - loop.time()
                 if remaining <= 0 or (queue and queue[0] is None):
@@ -107,10 +119,13 @@ class Batcher:
                     await asyncio.wait_for(self._arrived.wait(), remaining)
                 except asyncio.TimeoutError:
                     break
+            if slots is None:  # one call at a time: run it here, as the requests meanwhile queue up
+                await self._run(loop, batch, rows)
+                continue
             call = loop.create_task(self._run(loop, batch, rows))
             running.add(call)
             call.add_done_callback(running.discard)
-            call.add_done_callback(lambda _: slots.release())
+            call.add_done_callback(lambda _: (slots.release(), self._arrived.set()))
 
     async def _run(self, loop, batch: list, rows: int) -> None:
         examples = batch[0][0] if len(batch) == 1 else [example for item in batch for example in item[0]]

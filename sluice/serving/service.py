@@ -49,7 +49,8 @@ class ServingOptions:
         max_body_bytes: request bodies larger than this are refused (413) before being read.
         request_log: where sampled request rows go (None: nowhere).
         log_sample: the fraction of requests logged.
-        batch_threads: model calls running at once (TF Serving's num_batch_threads).
+        batch_threads: model calls running at once (TF Serving's num_batch_threads); a
+            call starts beside a running one only once a quarter of max_batch_size rows wait.
     """
 
     models: dict[str, Path]
@@ -60,7 +61,7 @@ class ServingOptions:
     max_body_bytes: int = 16 << 20
     request_log: Path | None = None
     log_sample: float = 0.01
-    batch_threads: int = 2
+    batch_threads: int = 1
 
 
 def _freeze_heap() -> None:

@@ -155,3 +155,26 @@ def test_calls_run_at_once_up_to_the_concurrency(concurrency):
     assert held == concurrency
     assert model.most_at_once == concurrency
     assert [s.tolist() for s in scores] == [[1.0], [2.0], [3.0]]
+
+
+def test_a_second_call_starts_only_once_enough_rows_wait():
+    model = HeldModel()
+
+    async def scenario():
+        with ThreadPoolExecutor(4) as executor:
+            batcher = Batcher(model, executor, max_batch_size=100, batch_timeout=0.0, concurrency=2, overlap_rows=25)
+            first = batcher.submit([b"a"])
+            await asyncio.sleep(0.1)
+            small = [batcher.submit([b"b"]) for _ in range(3)]  # 3 rows wait: they gather behind the first call
+            await asyncio.sleep(0.2)
+            alone = model.running
+            large = batcher.submit([b"c"] * 30)  # 33 rows wait: a second call starts
+            await asyncio.sleep(0.2)
+            beside = model.running
+            model.release.set()
+            await asyncio.gather(first, large, *small)
+            batcher.close()
+            return alone, beside
+
+    alone, beside = run(scenario())
+    assert (alone, beside) == (1, 2)
