@@ -8,18 +8,25 @@ list says which libraries a loader needs, so a network's loader skips that impor
 from __future__ import annotations
 
 import importlib
+import posixpath
 from pathlib import Path
 
 # Op name prefixes of libraries outside stock TensorFlow, and the library that registers them.
 OP_LIBRARIES = {"SimpleML": "tensorflow_decision_forests", "YggdrasilDecisionForests": "tensorflow_decision_forests"}
 
 
+def _graph_file(model_dir: str | Path) -> str:
+    return posixpath.join(str(model_dir), "saved_model.pb")  # TensorFlow's file systems: local or remote
+
+
 def read_saved_model(model_dir: str | Path):
-    """The SavedModel proto of `model_dir/saved_model.pb`."""
+    """The SavedModel proto of `model_dir/saved_model.pb` (a local or remote directory)."""
+    import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
 
     proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((Path(model_dir) / "saved_model.pb").read_bytes())
+    with tf.io.gfile.GFile(_graph_file(model_dir), "rb") as graph:
+        proto.ParseFromString(graph.read())
     return proto
 
 
@@ -34,7 +41,9 @@ def custom_ops(model_dir: str | Path) -> dict[str, list[str]]:
 def import_op_libraries(model_dir: str | Path) -> list[str]:
     """Imports the libraries whose ops the SavedModel calls; returns their names. A missing
     library is skipped: loading then fails with TensorFlow's "Op type not registered"."""
-    if not (Path(model_dir) / "saved_model.pb").exists():
+    import tensorflow as tf
+
+    if not tf.io.gfile.exists(_graph_file(model_dir)):
         return []  # the loader says what is wrong
     imported = []
     for library in custom_ops(model_dir)["libraries"]:

@@ -31,6 +31,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from sluice.data.rows import BadInputError, RowError, is_tfrecord
 from sluice.errors import RowCountMismatch, SluiceError
+from sluice.modeling.op_libraries import custom_ops
 from sluice.serving.batch_inputs import IgnoredColumns, ScoringInput, read_scoring_input
 
 NAMESPACE = "batch_scoring"
@@ -232,7 +233,7 @@ def score_files(
     columns, types = _output_columns(model_dir, spec.key_column)
     staging = _staging_dir(output_dir)
     try:
-        pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", "tensorflow_decision_forests"])
+        pipeline = new_pipeline(beam_args, worker_imports=["tensorflow", *custom_ops(model_dir)["libraries"]])
         read = (
             pipeline
             | "ListInputFiles" >> beam.Create(files)
