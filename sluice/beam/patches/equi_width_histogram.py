@@ -47,7 +47,8 @@ def generate_equi_width_histogram(quantiles, cumulative_counts, finite_min, fini
             return result
     counts = _bucket_counts(lows, highs, weights, boundaries)
     if counts is None:
-        return _original(quantiles, cumulative_counts, finite_min, finite_max, num_buckets, num_pos_inf)
+        tfdvs = _original if _original is not None else quantiles_util.generate_equi_width_histogram  # installed or not
+        return tfdvs(quantiles, cumulative_counts, finite_min, finite_max, num_buckets, num_pos_inf)
     if num_neg_inf:
         result.buckets.add(low_value=float("-inf"), high_value=float("-inf"), sample_count=num_neg_inf)
     for index, count in enumerate(counts):
