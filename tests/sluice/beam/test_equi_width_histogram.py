@@ -44,3 +44,8 @@ def test_the_histogram_is_tfdvs_to_the_bit(kind, size):
         expected_weights = quantiles_util._get_bin_weights(boundaries, counts)
         for mine, theirs in zip(patch.bin_weights(boundaries, counts), expected_weights):
             assert mine.tobytes() == theirs.tobytes()
+
+
+def test_a_bucket_no_overlap_case_describes_is_left_to_tfdv():
+    nan = np.array([np.nan])
+    assert patch._bucket_counts(nan, nan, np.array([1.0]), np.array([0.0, 1.0])) is None
