@@ -1,8 +1,8 @@
 """The op libraries beyond stock TensorFlow that an exported SavedModel's graph calls.
 
 A decision forest's SavedModel calls TF-DF's ops (`SimpleML...`): a process loads it only
-after importing `tensorflow_decision_forests`, which takes about a second. The graph's op
-list says which libraries a loader needs, so a network's loader skips that import.
+after importing `tensorflow_decision_forests` (about 0.35 s on top of TensorFlow). The
+graph's op list says which libraries a loader needs, so a network's loader skips that import.
 """
 
 from __future__ import annotations
