@@ -38,18 +38,15 @@ def custom_ops(model_dir: str | Path) -> dict[str, list[str]]:
     return {"libraries": libraries, "custom_ops": ops}
 
 
-def import_op_libraries(model_dir: str | Path) -> list[str]:
-    """Imports the libraries whose ops the SavedModel calls; returns their names. A missing
-    library is skipped: loading then fails with TensorFlow's "Op type not registered"."""
+def import_op_libraries(model_dir: str | Path) -> None:
+    """Imports the libraries whose ops the SavedModel calls. A missing library is skipped:
+    loading then fails with TensorFlow's "Op type not registered"."""
     import tensorflow as tf
 
     if not tf.io.gfile.exists(_graph_file(model_dir)):
-        return []  # the loader says what is wrong
-    imported = []
+        return  # the loader says what is wrong
     for library in custom_ops(model_dir)["libraries"]:
         try:
             importlib.import_module(library)
         except ImportError:
-            continue
-        imported.append(library)
-    return imported
+            pass

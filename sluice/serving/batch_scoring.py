@@ -180,11 +180,11 @@ def _output_columns(model_dir: str, key_column: str | None) -> tuple[list[str], 
     workers load it, the launcher need not.
     """
     import tensorflow as tf
-    from tensorflow.python.saved_model import loader_impl
 
     from sluice.modeling.export import RAW_SIGNATURE
+    from sluice.modeling.op_libraries import read_saved_model
 
-    outputs = loader_impl.parse_saved_model(model_dir).meta_graphs[0].signature_def[RAW_SIGNATURE].outputs
+    outputs = read_saved_model(model_dir).meta_graphs[0].signature_def[RAW_SIGNATURE].outputs
     types = {"file": "string", "row": "int"}
     if key_column:
         types[key_column] = "string"

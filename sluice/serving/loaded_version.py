@@ -141,10 +141,10 @@ def warm_up_rows(features: dict[str, RawFeature], count: int) -> list[dict[str, 
 def _signature_def(path: Path) -> dict[str, Any]:
     """The SavedModel's SignatureDefMap in proto JSON, as TF Serving's metadata API returns it."""
     from google.protobuf.json_format import MessageToDict
-    from tensorflow.core.protobuf import saved_model_pb2
 
-    saved_model = saved_model_pb2.SavedModel.FromString((path / "saved_model.pb").read_bytes())
-    signatures = saved_model.meta_graphs[0].signature_def
+    from sluice.modeling.op_libraries import read_saved_model
+
+    signatures = read_saved_model(path).meta_graphs[0].signature_def
     return {
         name: MessageToDict(signatures[name], preserving_proto_field_name=True, including_default_value_fields=True)
         for name in sorted(signatures)
