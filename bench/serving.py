@@ -92,7 +92,9 @@ async def _http_run(port: int, requests: list[bytes], clients: int, warmup: floa
         connection = None
         position = index
         while not state["stop"]:
+            connecting = None
             if connection is None:
+                connecting = clock()  # a new connection's set-up counts in its first request's latency
                 try:
                     connection = await asyncio.open_connection("127.0.0.1", port)
                 except OSError as error:
@@ -103,7 +105,7 @@ async def _http_run(port: int, requests: list[bytes], clients: int, warmup: floa
             request = requests[position % len(requests)]
             position += 1
             state["sent"] += 1
-            started = clock()
+            started = connecting or clock()
             try:
                 writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -113,6 +115,9 @@ async def _http_run(port: int, requests: list[bytes], clients: int, warmup: floa
                     raise ConnectionError(f"no Content-Length in {head[:200]!r}")
                 length = int(lower[at + 15 : lower.index(b"\r\n", at)])
                 body = await reader.readexactly(length)
+                if b"connection: close" in lower:  # the server ends this connection: open another, as HTTP clients do
+                    writer.close()
+                    connection = None
             except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as error:
                 failed(f"{type(error).__name__}: {error}")
                 writer.close()

@@ -36,14 +36,22 @@ class _TooLarge(Exception):
     pass
 
 
-def create_app(core: ServingCore) -> FastAPI:
-    """The ASGI app; its lifespan starts and stops `core`."""
+def create_app(core: ServingCore, load_before_serving: bool = False) -> FastAPI:
+    """The ASGI app; its lifespan starts and stops `core`.
+
+    With `load_before_serving`, startup ends (and uvicorn accepts connections) only once
+    every model's first version has loaded, or failed to: a worker sharing its socket with
+    others then takes no request it would answer 404 while they serve.
+    """
+    import asyncio
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(app):
         core.start()
         try:
+            if load_before_serving:
+                await asyncio.to_thread(core.first_refresh_done.wait)
             yield
         finally:
             core.stop()

@@ -12,11 +12,20 @@
 
 A request for a model the server does not know is counted under model="" so that clients
 cannot grow the label set.
+
+Under `sluice serve --workers N`, every worker process writes its values to files in the
+directory `PROMETHEUS_MULTIPROC_DIR` names (prometheus_client's multiprocess mode, chosen
+when the library is imported), and /metrics, whichever worker answers it, adds up the
+counters and histograms of all of them; a gauge shows the value a live worker set last.
 """
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
@@ -31,8 +40,12 @@ class ServingMetrics:
             "sluice_serving_request_latency_seconds", "Request latency.", ["model", "method"], buckets=_LATENCY_BUCKETS, registry=self.registry
         )
         self.batch_size = Histogram("sluice_serving_batch_size", "Rows per model call.", ["model"], buckets=_BATCH_BUCKETS, registry=self.registry)
-        self.served_version = Gauge("sluice_serving_served_version", "The version served.", ["model"], registry=self.registry)
-        self.versions = Gauge("sluice_serving_model_versions", "Versions by state.", ["model", "state"], registry=self.registry)
+        self.served_version = Gauge(
+            "sluice_serving_served_version", "The version served.", ["model"], registry=self.registry, multiprocess_mode="livemostrecent"
+        )
+        self.versions = Gauge(
+            "sluice_serving_model_versions", "Versions by state.", ["model", "state"], registry=self.registry, multiprocess_mode="livemostrecent"
+        )
         self.load_failures = Counter(
             "sluice_serving_version_load_failures", "Versions that failed to load or warm up.", ["model"], registry=self.registry
         )
@@ -74,4 +87,11 @@ class ServingMetrics:
             self._failures_seen[model] = failures
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        directory = os.environ.get(MULTIPROCESS_DIR_ENV)
+        if not directory:
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess
+
+        every_worker = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_worker, path=directory)
+        return generate_latest(every_worker)

@@ -1,7 +1,7 @@
 """A sample of served requests' raw feature rows, on disk, in files rotating by the hour.
 
-Layout: `<log_dir>/<model>/<YYYY-MM-DDTHH>.jsonl` (UTC hour of the request), one JSON line
-per row: `{"timestamp": "2024-05-01T13:45:12.345678+00:00", "model": ..., "version": ...,
+Layout: `<log_dir>/<model>/<YYYY-MM-DDTHH>.jsonl` (UTC hour of the request; each worker of
+`sluice serve --workers N` writes `<YYYY-MM-DDTHH>.worker-<pid>.jsonl`), one JSON line per row: `{"timestamp": "2024-05-01T13:45:12.345678+00:00", "model": ..., "version": ...,
 "features": {feature: value, ...}}`. This is the serving data that monitoring compares
 with the training data.
 
@@ -40,13 +40,17 @@ class RequestLog:
         clock: the time of a request (tests inject one; timezone-aware, UTC by default).
         flush_seconds: how often the background thread writes.
         seed: for the sampling (reproducible tests).
+        file_tag: put between the hour and ".jsonl" in file names, so that processes logging
+            to one directory never append to the same file.
     """
 
-    def __init__(self, log_dir: str | Path, sample: float, clock: Clock = utc_now, flush_seconds: float = 1.0, seed: int | None = None):
+    def __init__(self, log_dir: str | Path, sample: float, clock: Clock = utc_now, flush_seconds: float = 1.0, seed: int | None = None,
+                 file_tag: str = ""):
         if not 0.0 <= sample <= 1.0:
             raise ValueError(f"request log sample must be between 0 and 1, not {sample}")
         self.log_dir = Path(log_dir)
         self.sample = sample
+        self._file_tag = file_tag
         self._clock = clock
         self._random = random.Random(seed).random
         self._pending: collections.deque = collections.deque()
@@ -84,7 +88,7 @@ class RequestLog:
             by_file: dict[Path, list[bytes]] = {}
             for _ in range(len(self._pending)):
                 when, model, version, rows = self._pending.popleft()
-                path = self.log_dir / model / f"{when.astimezone(datetime.timezone.utc):%Y-%m-%dT%H}.jsonl"
+                path = self.log_dir / model / f"{when.astimezone(datetime.timezone.utc):%Y-%m-%dT%H}{self._file_tag}.jsonl"
                 stamp = when.isoformat()
                 lines = by_file.setdefault(path, [])
                 for row in rows:

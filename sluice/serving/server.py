@@ -80,27 +80,47 @@ def resolve_models(serving_root: str | None, pipeline: str | None, model_dirs, m
     return models
 
 
-def _uvicorn_config(app, host: str, port: int):
-    import uvicorn
-
-    return uvicorn.Config(
-        app, host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
+def uvicorn_settings(host: str, port: int) -> dict:
+    """uvicorn's settings for every Sluice server (one process or several)."""
+    return dict(
+        host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
         lifespan="on", timeout_graceful_shutdown=5,
     )
 
 
-def serve(options: ServingOptions, host: str = "127.0.0.1", port: int = 8501) -> None:
-    """Serves until interrupted (Ctrl-C or SIGTERM finish the requests in flight, then stop)."""
+def _uvicorn_config(app, host: str, port: int):
+    import uvicorn
+
+    return uvicorn.Config(app, **uvicorn_settings(host, port))
+
+
+def log_to_stderr() -> None:
+    """The server's own lines (versions loaded, served, retired) at INFO on stderr."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve(options: ServingOptions, host: str = "127.0.0.1", port: int = 8501, workers: int = 1) -> None:
+    """Serves until interrupted (Ctrl-C or SIGTERM finish the requests in flight, then stop),
+    in this process, or in `workers` processes sharing the port (`sluice.serving.workers`)."""
+    import logging
+
     import uvicorn
 
     from sluice.serving.app import create_app
 
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     for name, path in options.models.items():
         logging.getLogger(__name__).info("model %s: versions under %s", name, path)
-    logging.getLogger(__name__).info("serving on http://%s:%d/v1/models/<name>", host, port)
+    logging.getLogger(__name__).info(
+        "serving on http://%s:%d/v1/models/<name>%s", host, port, f" from {workers} worker processes" if workers > 1 else ""
+    )
+    if workers > 1:
+        from sluice.serving.workers import serve_workers
+
+        serve_workers(options, host, port, workers)
+        return
     uvicorn.Server(_uvicorn_config(create_app(ServingCore(options)), host, port)).run()
 
 

@@ -116,6 +116,7 @@ class ServingCore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
+        self.first_refresh_done = threading.Event()  # every model's directory checked (and loaded, or failed) once
 
     # lifecycle
 
@@ -129,6 +130,7 @@ class ServingCore:
 
     def stop(self) -> None:
         self._stop.set()
+        self.first_refresh_done.set()  # a startup still waiting for it ends too
         if self._poller is not None:
             self._poller.join(timeout=60)
         if self.request_log is not None:
@@ -151,6 +153,7 @@ class ServingCore:
 
     def _poll(self) -> None:
         self.refresh()
+        self.first_refresh_done.set()
         while not self._stop.wait(self.options.poll_seconds):
             self.refresh()
 

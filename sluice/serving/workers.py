@@ -1,0 +1,107 @@
+"""`sluice serve --workers N`: N server processes answering on one listening socket.
+
+One server process parses and encodes requests on one event loop, under one interpreter
+lock: with large requests, that loop is what limits it, while the model's calls leave
+cores idle. Each worker here is a whole server in a process of its own (its own
+`ServingCore`: version polling, batching, warm-up, request log files), so N loops parse at
+once. uvicorn's supervisor binds the socket, starts the workers (spawned: none inherits
+the parent's state), restarts one that dies, and on SIGTERM or Ctrl-C lets each finish
+the requests it holds.
+
+Every worker waits on the one socket, and uvloop's libuv accepts every connection pending
+when it wakes: the first worker awake took most of a burst of new keep-alive connections
+and kept them, and two workers served hardly more than one process. With libuv's
+UV_TCP_SINGLE_ACCEPT, set here unless the environment sets it, a worker yields after each
+accept, and the connections spread over the workers.
+
+What differs from one process:
+- each worker loads every model (N times the memory) and batches only its own requests;
+- a worker accepts connections once its models' first versions have loaded (or failed
+  to), so until the first one has, connections are refused;
+- a new version or a rollback is picked up by each worker on its own poll, so for the
+  seconds a swap takes, two requests may be answered by different versions;
+- /metrics, from any worker, counts the requests of all of them (`metrics.py`);
+- the request log's files carry the worker's pid in their names (`request_log.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from sluice.serving.metrics import MULTIPROCESS_DIR_ENV
+from sluice.serving.service import ServingOptions
+
+OPTIONS_ENV = "SLUICE_SERVE_OPTIONS"
+SINGLE_ACCEPT_ENV = "UV_TCP_SINGLE_ACCEPT"
+
+
+def options_to_json(options: ServingOptions) -> str:
+    fields = dataclasses.asdict(options)
+    fields["models"] = {name: str(path) for name, path in options.models.items()}
+    fields["request_log"] = str(options.request_log) if options.request_log is not None else None
+    return json.dumps(fields)
+
+
+def options_from_json(text: str) -> ServingOptions:
+    fields = json.loads(text)
+    fields["models"] = {name: Path(path) for name, path in fields["models"].items()}
+    if fields["request_log"] is not None:
+        fields["request_log"] = Path(fields["request_log"])
+    return ServingOptions(**fields)
+
+
+def worker_app():
+    """The app of one worker (uvicorn's app factory): options from the environment the parent set."""
+    from sluice.process import quiet_library_noise
+    from sluice.serving.app import create_app
+    from sluice.serving.request_log import RequestLog
+    from sluice.serving.server import log_to_stderr
+    from sluice.serving.service import ServingCore
+
+    quiet_library_noise()
+    log_to_stderr()
+    _forget_dead_workers(os.environ[MULTIPROCESS_DIR_ENV])
+    options = options_from_json(os.environ[OPTIONS_ENV])
+    request_log = None
+    if options.request_log is not None:
+        request_log = RequestLog(options.request_log, options.log_sample, file_tag=f".worker-{os.getpid()}")
+    return create_app(ServingCore(options, request_log=request_log), load_before_serving=True)
+
+
+def serve_workers(options: ServingOptions, host: str, port: int, workers: int) -> None:
+    """Serves `options` from `workers` processes until interrupted."""
+    import uvicorn
+
+    from sluice.serving.server import uvicorn_settings
+
+    with tempfile.TemporaryDirectory(prefix="sluice-serve-metrics-") as metrics_dir:
+        os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # read by prometheus_client when a worker imports it
+        os.environ[OPTIONS_ENV] = options_to_json(options)
+        os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **uvicorn_settings(host, port))
+
+
+def _forget_dead_workers(metrics_dir: str) -> None:
+    """Drops the gauges of workers no longer running (a restarted worker's predecessor):
+    prometheus_client's "live" gauges count a process until it is marked dead."""
+    from prometheus_client import multiprocess
+
+    for name in os.listdir(metrics_dir):
+        found = re.fullmatch(r"gauge_live\w+?_(\d+)\.db", name)
+        if found and not _running(int(found[1])):
+            multiprocess.mark_process_dead(int(found[1]), metrics_dir)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,189 @@
+"""`sluice serve --workers 2` as a process: both workers answer, /metrics counts them all,
+each logs requests to its own files, a pushed version reaches both, a killed worker is
+replaced without losing the counts, and SIGTERM ends everything with exit code 0."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sluice.serving.service import ServingOptions
+from sluice.serving.workers import options_from_json, options_to_json
+from tests.helpers import ROOT
+from tests.sluice.serving.tiny_model import ROW, expected_probability, push
+
+pytestmark = pytest.mark.e2e  # runs the `sluice serve` command as a process, as the CLI tests do
+
+REQUESTS = 200
+CLIENTS = 8
+
+
+def test_serving_options_cross_to_a_worker_unchanged(tmp_path):
+    options = ServingOptions(models={"a": tmp_path / "a", "b": Path("/srv/b")}, max_batch_size=64, batch_timeout_ms=2.5,
+                             request_log=tmp_path / "log", log_sample=0.5, batch_threads=2)
+    assert options_from_json(options_to_json(options)) == options
+    assert options_from_json(options_to_json(ServingOptions(models={"a": Path("a")}))).request_log is None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Log:
+    """The server's stderr, read on a thread, searchable while it runs."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in iter(stream.readline, b""):
+            self.lines.append(line.decode(errors="replace"))
+
+    def count(self, pattern: str) -> int:
+        return sum(1 for line in list(self.lines) if re.search(pattern, line))
+
+    def wait_for(self, pattern: str, times: int, process: subprocess.Popen, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count(pattern) < times:
+            assert process.poll() is None, "".join(self.lines)[-3000:]
+            assert time.monotonic() < deadline, f"{pattern!r} not seen {times} times in {timeout} s:\n" + "".join(self.lines)[-3000:]
+            time.sleep(0.1)
+
+
+def _connections_spread(port: int, workers: set[int], tries: int = 5) -> list[http.client.HTTPConnection]:
+    """CLIENTS keep-alive connections opened at once, until each worker has accepted one.
+
+    An idle server's connections go to whichever worker wakes first; a burst spreads over
+    the workers, as under load, where a busy worker leaves new connections to the others."""
+    for _ in range(tries):
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(CLIENTS)]
+        threads = [threading.Thread(target=connection.connect) for connection in connections]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        time.sleep(0.2)
+        holding = {pid for pid in workers if any(c.laddr.port == port for c in psutil.Process(pid).connections() if c.status == "ESTABLISHED")}
+        if holding == workers:
+            return connections
+        for connection in connections:
+            connection.close()
+    raise AssertionError(f"{tries} bursts of {CLIENTS} connections all went to workers {holding} of {workers}")
+
+
+def _predict_from_clients(port: int, workers: set[int], count: int) -> list[float]:
+    """`count` single-row predictions, spread over CLIENTS connections that reach every worker."""
+    answers: list[float] = []
+    body = json.dumps({"instances": [ROW]}).encode()
+
+    def client(connection: http.client.HTTPConnection) -> None:
+        for _ in range(count // CLIENTS):
+            connection.request("POST", "/v1/models/tiny:predict", body, {"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            assert answer.status == 200
+            answers.append(json.loads(answer.read())["predictions"][0])
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in _connections_spread(port, workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return answers
+
+
+def _wait_listening(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, f"nothing listens on port {port} after {timeout} s"
+            time.sleep(0.05)
+
+
+def _workers(server: subprocess.Popen) -> set[int]:
+    return {child.pid for child in psutil.Process(server.pid).children() if "spawn_main" in " ".join(child.cmdline())}
+
+
+def _requests_counted(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found = re.search(r'^sluice_serving_requests_total\{code="200",method="predict",model="tiny"\} (\S+)$', text, re.M)
+    return float(found[1]) if found else 0.0
+
+
+def _logged(log_dir: Path) -> dict[str, list[dict]]:
+    """{file name: its rows}; call after the server has flushed (1 s)."""
+    return {path.name: [json.loads(line) for line in path.read_text().splitlines()] for path in sorted(log_dir.glob("tiny/*.jsonl"))}
+
+
+def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tiny_model, tmp_path):
+    base = tmp_path / "models" / "tiny"
+    base.mkdir(parents=True)
+    push(tiny_model, base, 1)
+    log_dir = tmp_path / "requests"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "sluice.cli", "serve", "--model-dir", f"tiny={base}", "--port", str(port), "--workers", "2",
+        "--poll-seconds", "0.5", "--request-log", str(log_dir), "--log-sample", "1.0",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = _Log(process.stderr)
+    try:
+        log.wait_for(r"serving version 1 \(was None\)", 2, process)
+        _wait_listening(port)  # the socket listens once a worker has started serving
+        workers = _workers(process)
+        assert len(workers) == 2
+
+        answers = _predict_from_clients(port, workers, REQUESTS)
+        assert answers == pytest.approx([expected_probability(ROW)] * REQUESTS, abs=1e-5)
+        assert _requests_counted(url) == REQUESTS  # whichever worker answers /metrics counts both
+        time.sleep(1.5)  # the request logs flush every second
+        logged = _logged(log_dir)
+        pids = {int(re.search(r"\.worker-(\d+)\.jsonl$", name)[1]) for name in logged}
+        assert pids == workers  # each worker answered some, and logged them to its own file
+        assert sum(map(len, logged.values())) == REQUESTS
+
+        push(tiny_model, base, 2)
+        log.wait_for(r"serving version 2 \(was 1\)", 2, process)
+        _predict_from_clients(port, workers, 40)
+        time.sleep(1.5)
+        versions = [row["version"] for rows in _logged(log_dir).values() for row in rows]
+        assert versions.count(2) == 40
+
+        victim = min(workers)
+        psutil.Process(victim).kill()
+        log.wait_for(r"serving version 2 \(was None\)", 1, process)  # its replacement has loaded
+        assert _requests_counted(url) == REQUESTS + 40  # the dead worker's counts are kept
+        replacement = _workers(process)
+        assert len(replacement) == 2 and victim not in replacement
+        assert len(_predict_from_clients(port, replacement, 16)) == 16
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, "".join(log.lines)[-3000:]
+    assert not [pid for pid in workers | replacement if psutil.pid_exists(pid)]
