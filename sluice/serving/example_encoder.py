@@ -173,28 +173,32 @@ class ExampleEncoder:
 
     def _encode_columns(self, rows: list[dict]) -> list[bytes] | None:
         """`encode_all`'s fast path; None when a row needs the slow one (which finds the error)."""
-        keys, found = sum(map(len, rows)), 0
-        columns = []
+        count, columns = len(rows), []
+        required_keys = optional_values = 0
         for feature in self._plan:
-            try:
-                values = list(map(feature.getter, rows))
-                found += len(values)
-            except KeyError:  # a row leaves an optional feature out (or a required one: an error)
-                if feature.required:
+            if feature.required:
+                try:
+                    values = list(map(feature.getter, rows))
+                except KeyError:  # the slow path names the row and feature
                     return None
+                required_keys += count
+            else:  # often left out of a row: look it up without raising
                 values = list(map(dict.get, rows, repeat(feature.name)))
-                found += sum(map(dict.__contains__, rows, repeat(feature.name)))
+                optional_values += count - values.count(None)
             column = feature.column(values)
             if column is None:
                 return None
             columns.append(column)
-        if found != keys:  # a row holds a feature the model does not know
-            return None
+        keys = sum(map(len, rows))
+        if keys != required_keys + optional_values:  # an unknown feature, or an optional one sent as null
+            present = sum(sum(map(dict.__contains__, rows, repeat(f.name))) for f in self._plan if not f.required)
+            if keys != required_keys + present:  # a row holds a feature the model does not know
+                return None
         bodies = list(map(b"".join, zip(*columns)))
-        if max(map(len, bodies)) >= len(_EXAMPLE_HEADS):
+        lengths = list(map(len, bodies))
+        if max(lengths) >= len(_EXAMPLE_HEADS):
             return None
-        heads = _EXAMPLE_HEADS
-        return [heads[len(body)] + body for body in bodies]
+        return list(map(bytes.__add__, map(_EXAMPLE_HEADS.__getitem__, lengths), bodies))
 
 
 def decode_example(serialized: bytes) -> dict[str, Any]:

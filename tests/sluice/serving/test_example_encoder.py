@@ -62,7 +62,8 @@ def test_a_batch_with_lists_or_unknown_features_among_its_rows_is_encoded_as_row
     assert [tf.train.Example.FromString(e) for e in encoder.encode_all(listed)] == [
         tf.train.Example.FromString(encode_instance(r, FEATURES)) for r in listed
     ]
-    for unknown in ({"age": 1, "hours": 2.0, "extra": 1}, {"age": 1, "hours": 2.0, "workclass": "x", "extra": None}):
+    for unknown in ({"age": 1, "hours": 2.0, "extra": 1}, {"age": 1, "hours": 2.0, "workclass": "x", "extra": None},
+                    {"age": 1, "hours": 2.0, "workclass": None, "extra": "x"}):
         with pytest.raises(InstanceError, match="instance 2: feature 'extra': unknown feature"):
             encoder.encode_all(good + [unknown])
 
