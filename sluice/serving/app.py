@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -30,13 +30,14 @@ from sluice.serving.service import Answer, ServingCore, error_answer
 _GET = re.compile(r"(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<metadata>/metadata)?")
 _POST = re.compile(r"(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?:(?P<verb>[^/:]+)")
 _JSON = "application/json"
+_MODELS = "/v1/models/"
 
 
 class _TooLarge(Exception):
     pass
 
 
-def create_app(core: ServingCore, load_before_serving: bool = False) -> FastAPI:
+def create_app(core: ServingCore, load_before_serving: bool = False):
     """The ASGI app; its lifespan starts and stops `core`.
 
     With `load_before_serving`, startup ends (and uvicorn accepts connections) only once
@@ -71,26 +72,6 @@ def create_app(core: ServingCore, load_before_serving: bool = False) -> FastAPI:
             return _respond(core.metadata(match["name"], version))
         return _respond(core.status(match["name"], version))
 
-    async def post_model(request: Request) -> Response:
-        path = request.path_params["path"]
-        match = _POST.fullmatch(path)
-        if match is None:
-            return _respond(error_answer(404, f"no such resource: /v1/models/{path} (POST .../models/NAME[/versions/V]:predict, :classify or :regress)"[:300]))
-        if match["verb"] not in VERBS:
-            return _respond(error_answer(404, f"unknown method {match['verb'][:100]!r}; expected one of {list(VERBS)}"))
-        version = _version(match["version"])
-        if isinstance(version, Answer):
-            return _respond(version)
-        try:
-            body = await _body(request, limit)
-        except _TooLarge:
-            return _respond(error_answer(413, f"request body larger than {limit} bytes"))
-        return _respond(await core.infer(match["name"], version, match["verb"], body))
-
-    # A plain Starlette route: the hot path skips FastAPI's parameter resolution, which
-    # cost about 15% of single-row requests/s (bench/serving.py, 20 clients).
-    app.router.add_route("/v1/models/{path:path}", post_model, methods=["POST"])
-
     @app.get("/healthz")
     async def liveness() -> Response:
         return Response(b'{"status":"alive"}', media_type=_JSON)
@@ -113,7 +94,47 @@ def create_app(core: ServingCore, load_before_serving: bool = False) -> FastAPI:
     async def validation_error(request, error) -> Response:
         return _respond(error_answer(400, "invalid request"))
 
-    return app
+    return _InferenceRoute(app, core)
+
+
+class _InferenceRoute:
+    """ASGI: answers `POST /v1/models/...` itself and hands every other request to `app`.
+
+    Inference is the hot path; this skips FastAPI's and Starlette's layers (middleware,
+    routing, the Request object) around it. `core.infer` already turns every failure into
+    an answer, so those layers' error handling has nothing to add here.
+    """
+
+    def __init__(self, app: FastAPI, core: ServingCore):
+        self.app, self.core = app, core
+        self.limit = core.options.max_body_bytes
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(_MODELS):
+            return await self.app(scope, receive, send)
+        answer = await self._answer(scope["path"][len(_MODELS):], scope, receive)
+        if answer is not None:
+            await send({"type": "http.response.start", "status": answer.status,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer.body))]})
+            await send({"type": "http.response.body", "body": answer.body})
+
+    async def _answer(self, path: str, scope, receive) -> Answer | None:
+        """The answer, or None when the client went away before sending its whole body."""
+        match = _POST.fullmatch(path)
+        if match is None:
+            return error_answer(404, f"no such resource: /v1/models/{path} (POST .../models/NAME[/versions/V]:predict, :classify or :regress)"[:300])
+        if match["verb"] not in VERBS:
+            return error_answer(404, f"unknown method {match['verb'][:100]!r}; expected one of {list(VERBS)}")
+        version = _version(match["version"])
+        if isinstance(version, Answer):
+            return version
+        try:
+            body = await _body(scope, receive, self.limit)
+        except _TooLarge:
+            return error_answer(413, f"request body larger than {self.limit} bytes")
+        if body is None:
+            return None
+        return await self.core.infer(match["name"], version, match["verb"], body)
 
 
 def _respond(answer: Answer) -> Response:
@@ -128,14 +149,22 @@ def _version(text: str | None) -> int | None | Answer:
     return int(text)
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge()
+async def _body(scope, receive, limit: int) -> bytes | None:
+    """The request's body; None if the client disconnected first. Raises _TooLarge past `limit`."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise _TooLarge()
+            break
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _TooLarge()
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
