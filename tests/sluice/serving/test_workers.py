@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import signal
 import socket
@@ -153,6 +154,9 @@ def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tin
         _wait_listening(port)  # the socket listens once a worker has started serving
         workers = _workers(process)
         assert len(workers) == 2
+        cores = len(os.sched_getaffinity(0))
+        for pid in workers:  # each worker's TensorFlow pools get its share of the cores
+            assert psutil.Process(pid).environ()["TF_NUM_INTRAOP_THREADS"] == str(max(1, cores // 2))
 
         answers = _predict_from_clients(port, workers, REQUESTS)
         assert answers == pytest.approx([expected_probability(ROW)] * REQUESTS, abs=1e-5)
@@ -187,3 +191,13 @@ def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tin
             raise
     assert process.returncode == 0, "".join(log.lines)[-3000:]
     assert not [pid for pid in workers | replacement if psutil.pid_exists(pid)]
+
+
+def test_workers_share_the_cores_among_their_tensorflow_thread_pools(monkeypatch):
+    from sluice.serving.server import tf_thread_counts
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)))
+    assert tf_thread_counts(1, 0, 0) == (0, 0)  # one process: TensorFlow's own choice
+    assert tf_thread_counts(2, 0, 0) == (4, 4)
+    assert tf_thread_counts(3, 0, 6) == (2, 6)  # a count given is kept
+    assert tf_thread_counts(16, 0, 0) == (1, 1)
