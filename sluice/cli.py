@@ -370,6 +370,9 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port, each with its own copy of the models and its own batching. "
                    "One process parses requests on one core; on a machine with cores to spare, more take more requests of many rows.")
+@click.option("--requests-per-connection", default=1000, show_default=True, type=click.IntRange(0),
+              help="With --workers above 1: a keep-alive connection is closed after this many requests (0: never), "
+                   "so that clients' connections move to the least busy worker.")
 @click.option("--tf-intra-op-threads", default=0, show_default=True, type=click.IntRange(0),
               help="TensorFlow's intra-op threads per server process (TF Serving's tensorflow_intra_op_parallelism); "
                    "0: TensorFlow's choice, or with --workers N, the cores divided by N.")
@@ -381,7 +384,7 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @click.option("--request-log", default=None, help="Directory for a sample of requests' rows (hourly JSON-lines files per model).")
 @click.option("--log-sample", default=0.01, show_default=True, help="Fraction of requests written to --request-log.")
 def serve_command(pipeline, model_dirs, models_config, home, host, port, max_batch_size, batch_timeout_ms, batch_threads,
-                  workers, tf_intra_op_threads, tf_inter_op_threads, poll_seconds, max_instances, max_body_bytes, request_log, log_sample) -> None:
+                  workers, requests_per_connection, tf_intra_op_threads, tf_inter_op_threads, poll_seconds, max_instances, max_body_bytes, request_log, log_sample) -> None:
     def serve() -> None:
         from sluice.serving.server import resolve_models, serve as run_server
         from sluice.serving.service import ServingOptions
@@ -393,7 +396,7 @@ def serve_command(pipeline, model_dirs, models_config, home, host, port, max_bat
             poll_seconds=poll_seconds,
             max_instances=max_instances, max_body_bytes=max_body_bytes,
             request_log=Path(request_log) if request_log else None, log_sample=log_sample,
-        ), host=host, port=port, workers=workers, intra_op_threads=tf_intra_op_threads, inter_op_threads=tf_inter_op_threads)
+        ), host=host, port=port, workers=workers, requests_per_connection=requests_per_connection, intra_op_threads=tf_intra_op_threads, inter_op_threads=tf_inter_op_threads)
 
     _exit_after(serve)
 

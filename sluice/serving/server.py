@@ -119,9 +119,10 @@ def log_to_stderr() -> None:
 
 
 def serve(options: ServingOptions, host: str = "127.0.0.1", port: int = 8501, workers: int = 1,
-          intra_op_threads: int = 0, inter_op_threads: int = 0) -> None:
+          intra_op_threads: int = 0, inter_op_threads: int = 0, requests_per_connection: int = 1000) -> None:
     """Serves until interrupted (Ctrl-C or SIGTERM finish the requests in flight, then stop),
-    in this process, or in `workers` processes sharing the port (`sluice.serving.workers`).
+    in this process, or in `workers` processes sharing the port (`sluice.serving.workers`,
+    which close a keep-alive connection after `requests_per_connection` requests).
 
     `intra_op_threads` and `inter_op_threads` size each process's TensorFlow thread pools
     (TF Serving's tensorflow_intra_op_parallelism and tensorflow_inter_op_parallelism);
@@ -147,7 +148,7 @@ def serve(options: ServingOptions, host: str = "127.0.0.1", port: int = 8501, wo
     if workers > 1:
         from sluice.serving.workers import serve_workers
 
-        serve_workers(options, host, port, workers)
+        serve_workers(options, host, port, workers, requests_per_connection)
         return
     uvicorn.Server(_uvicorn_config(create_app(ServingCore(options)), host, port)).run()
 

@@ -14,6 +14,13 @@ and kept them, and two workers served hardly more than one process. With libuv's
 UV_TCP_SINGLE_ACCEPT, set here unless the environment sets it, a worker yields after each
 accept, and the connections spread over the workers.
 
+A burst still splits unevenly (5 and 3 connections, or 6 and 2), a worker started late
+(or restarted) finds the connections taken, and keep-alive connections stay where they
+landed: the worker holding more is the bottleneck while another idles. So each worker
+answers a connection's every `requests_per_connection`-th request with `Connection:
+close` (nginx's keepalive_requests), and the client's next connection goes to whichever
+worker is free to accept it, the one with less to do.
+
 What differs from one process:
 - each worker loads every model (N times the memory) and batches only its own requests;
 - a worker accepts connections once its models' first versions have loaded (or failed
@@ -38,6 +45,7 @@ from sluice.serving.service import ServingOptions
 
 OPTIONS_ENV = "SLUICE_SERVE_OPTIONS"
 SINGLE_ACCEPT_ENV = "UV_TCP_SINGLE_ACCEPT"
+REQUESTS_PER_CONNECTION_ENV = "SLUICE_SERVE_REQUESTS_PER_CONNECTION"
 
 
 def options_to_json(options: ServingOptions) -> str:
@@ -70,11 +78,44 @@ def worker_app():
     request_log = None
     if options.request_log is not None:
         request_log = RequestLog(options.request_log, options.log_sample, file_tag=f".worker-{os.getpid()}")
-    return create_app(ServingCore(options, request_log=request_log), load_before_serving=True)
+    app = create_app(ServingCore(options, request_log=request_log), load_before_serving=True)
+    requests = int(os.environ.get(REQUESTS_PER_CONNECTION_ENV, "0"))
+    return ConnectionRecycling(app, requests) if requests > 0 else app
 
 
-def serve_workers(options: ServingOptions, host: str, port: int, workers: int) -> None:
-    """Serves `options` from `workers` processes until interrupted."""
+class ConnectionRecycling:
+    """ASGI middleware: a connection's every `requests`-th answer carries `Connection: close`
+    (uvicorn then closes the connection once the answer is sent)."""
+
+    _MAX_TRACKED = 1 << 16  # past this many, connections (closed by their clients first, most of them) are forgotten
+
+    def __init__(self, app, requests: int):
+        self.app, self.requests = app, requests
+        self._answered: dict[tuple, int] = {}
+
+    async def __call__(self, scope, receive, send):
+        client = scope.get("client") if scope["type"] == "http" else None
+        if client is None:
+            return await self.app(scope, receive, send)
+        key = tuple(client)  # (host, port): one open connection
+        count = self._answered.pop(key, 0) + 1
+        if count < self.requests:
+            if len(self._answered) >= self._MAX_TRACKED:
+                self._answered.clear()
+            self._answered[key] = count
+            return await self.app(scope, receive, send)
+
+        async def send_closing(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), (b"connection", b"close")]}
+            await send(message)
+
+        return await self.app(scope, receive, send_closing)
+
+
+def serve_workers(options: ServingOptions, host: str, port: int, workers: int, requests_per_connection: int = 1000) -> None:
+    """Serves `options` from `workers` processes until interrupted; each closes a keep-alive
+    connection after `requests_per_connection` requests (0: never)."""
     import uvicorn
 
     from sluice.serving.server import uvicorn_settings
@@ -83,6 +124,7 @@ def serve_workers(options: ServingOptions, host: str, port: int, workers: int) -
         os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # read by prometheus_client when a worker imports it
         os.environ[OPTIONS_ENV] = options_to_json(options)
         os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
+        os.environ[REQUESTS_PER_CONNECTION_ENV] = str(requests_per_connection)
         uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **uvicorn_settings(host, port))
 
 

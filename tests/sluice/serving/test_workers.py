@@ -201,3 +201,28 @@ def test_workers_share_the_cores_among_their_tensorflow_thread_pools(monkeypatch
     assert tf_thread_counts(2, 0, 0) == (4, 4)
     assert tf_thread_counts(3, 0, 6) == (2, 6)  # a count given is kept
     assert tf_thread_counts(16, 0, 0) == (1, 1)
+
+
+def test_every_nth_answer_on_a_connection_closes_it():
+    import asyncio
+
+    from sluice.serving.workers import ConnectionRecycling
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    recycling = ConnectionRecycling(app, requests=3)
+
+    def answer(client) -> list:
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(recycling({"type": "http", "client": client}, None, send))
+        return sent[0]["headers"]
+
+    closes = [(b"connection", b"close") in answer(("127.0.0.1", 5000)) for _ in range(7)]
+    assert closes == [False, False, True, False, False, True, False]
+    assert (b"connection", b"close") not in answer(("127.0.0.1", 5001))  # another connection counts its own
