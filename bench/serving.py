@@ -19,6 +19,7 @@ load runs on until the server serves it; every request must still succeed.
 
     .venv/bin/python bench/serving.py                              # latest push under sluice_home/serving/census
     .venv/bin/python bench/serving.py --model-dir sluice_home/serving/census/<version> --repeats 5
+    .venv/bin/python bench/serving.py --serve-arg=--workers=2          # two server processes on the port
 """
 
 from __future__ import annotations
