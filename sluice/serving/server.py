@@ -102,9 +102,9 @@ def tf_thread_counts(workers: int, intra_op_threads: int, inter_op_threads: int)
     """Each server process's TensorFlow intra- and inter-op pool sizes (0: TensorFlow's own).
 
     With several workers, a count not given is the worker's share of the cores (at least
-    1): TensorFlow's defaults size both pools to every core in every process, and on a
-    census model the threads' hand-offs then cost a quarter more CPU per call than one
-    thread each (measured on 512-row calls, 2 cores)."""
+    1): TensorFlow's defaults size both pools to every core in every process, and the
+    workers' threads then contend for the same cores; on the census model, one thread each
+    cost less CPU per request."""
     if workers <= 1:
         return intra_op_threads, inter_op_threads
     share = max(1, len(os.sched_getaffinity(0)) // workers)
