@@ -17,6 +17,8 @@ Under `sluice serve --workers N`, every worker process writes its values to file
 directory `PROMETHEUS_MULTIPROC_DIR` names (prometheus_client's multiprocess mode, chosen
 when the library is imported), and /metrics, whichever worker answers it, adds up the
 counters and histograms of all of them; a gauge shows the value a live worker set last.
+Each worker loads each version, so a version that fails in two workers counts two load
+failures.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A sample of served requests' raw feature rows, on disk, in files rotating by the hour.
 
 Layout: `<log_dir>/<model>/<YYYY-MM-DDTHH>.jsonl` (UTC hour of the request; each worker of
-`sluice serve --workers N` writes `<YYYY-MM-DDTHH>.worker-<pid>.jsonl`), one JSON line per row: `{"timestamp": "2024-05-01T13:45:12.345678+00:00", "model": ..., "version": ...,
+`sluice serve --workers N` writes `<YYYY-MM-DDTHH>.worker-<pid>.jsonl`), one JSON line per
+row: `{"timestamp": "2024-05-01T13:45:12.345678+00:00", "model": ..., "version": ...,
 "features": {feature: value, ...}}`. This is the serving data that monitoring compares
 with the training data.
 
