@@ -382,7 +382,7 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @click.option("--max-instances", default=10_000, show_default=True, help="Rows per request at most.")
 @click.option("--max-body-bytes", default=16 << 20, show_default=True, help="Larger request bodies are refused (413).")
 @click.option("--request-log", default=None, help="Directory for a sample of requests' rows (hourly JSON-lines files per model).")
-@click.option("--log-sample", default=0.01, show_default=True, help="Fraction of requests written to --request-log.")
+@click.option("--log-sample", default=0.01, show_default=True, type=click.FloatRange(0.0, 1.0), help="Fraction of requests written to --request-log.")
 def serve_command(pipeline, model_dirs, models_config, home, host, port, max_batch_size, batch_timeout_ms, batch_threads,
                   workers, requests_per_connection, tf_intra_op_threads, tf_inter_op_threads, poll_seconds, max_instances, max_body_bytes, request_log, log_sample) -> None:
     def serve() -> None:

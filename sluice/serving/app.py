@@ -58,7 +58,6 @@ def create_app(core: ServingCore, load_before_serving: bool = False):
             core.stop()
 
     app = FastAPI(title="Sluice serving", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    limit = core.options.max_body_bytes
 
     @app.get("/v1/models/{path:path}")
     async def get_model(path: str) -> Response:

@@ -16,7 +16,8 @@ cannot grow the label set.
 Under `sluice serve --workers N`, every worker process writes its values to files in the
 directory `PROMETHEUS_MULTIPROC_DIR` names (prometheus_client's multiprocess mode, chosen
 when the library is imported), and /metrics, whichever worker answers it, adds up the
-counters and histograms of all of them; a gauge shows the value a live worker set last.
+counters and histograms of all of them; a gauge shows the highest value among the live
+workers (the version served by any, so a worker still loading at 0 hides nothing).
 Each worker loads each version, so a version that fails in two workers counts two load
 failures.
 """
@@ -43,10 +44,10 @@ class ServingMetrics:
         )
         self.batch_size = Histogram("sluice_serving_batch_size", "Rows per model call.", ["model"], buckets=_BATCH_BUCKETS, registry=self.registry)
         self.served_version = Gauge(
-            "sluice_serving_served_version", "The version served.", ["model"], registry=self.registry, multiprocess_mode="livemostrecent"
+            "sluice_serving_served_version", "The version served.", ["model"], registry=self.registry, multiprocess_mode="livemax"
         )
         self.versions = Gauge(
-            "sluice_serving_model_versions", "Versions by state.", ["model", "state"], registry=self.registry, multiprocess_mode="livemostrecent"
+            "sluice_serving_model_versions", "Versions by state.", ["model", "state"], registry=self.registry, multiprocess_mode="livemax"
         )
         self.load_failures = Counter(
             "sluice_serving_version_load_failures", "Versions that failed to load or warm up.", ["model"], registry=self.registry

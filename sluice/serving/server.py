@@ -83,9 +83,10 @@ def resolve_models(serving_root: str | None, pipeline: str | None, model_dirs, m
 
 def uvicorn_settings(host: str, port: int) -> dict:
     """uvicorn's settings for every Sluice server (one process or several)."""
+    # proxy_headers off: a request's client is its connection's peer (worker connection recycling counts by it)
     return dict(
         host=host, port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False,
-        lifespan="on", timeout_graceful_shutdown=5,
+        lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False,
     )
 
 
@@ -107,7 +108,8 @@ def tf_thread_counts(workers: int, intra_op_threads: int, inter_op_threads: int)
     cost less CPU per request."""
     if workers <= 1:
         return intra_op_threads, inter_op_threads
-    share = max(1, len(os.sched_getaffinity(0)) // workers)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = max(1, cores // workers)
     return intra_op_threads or share, inter_op_threads or share
 
 

@@ -46,6 +46,7 @@ from sluice.serving.service import ServingOptions
 OPTIONS_ENV = "SLUICE_SERVE_OPTIONS"
 SINGLE_ACCEPT_ENV = "UV_TCP_SINGLE_ACCEPT"
 REQUESTS_PER_CONNECTION_ENV = "SLUICE_SERVE_REQUESTS_PER_CONNECTION"
+STARTUP_FAILED_FILE = "startup-failed"  # in the metrics directory, where no metric file has this name
 
 
 def options_to_json(options: ServingOptions) -> str:
@@ -64,7 +65,14 @@ def options_from_json(text: str) -> ServingOptions:
 
 
 def worker_app():
-    """The app of one worker (uvicorn's app factory): options from the environment the parent set."""
+    """The app of one worker (uvicorn's app factory): options from the environment the parent set.
+
+    A worker that cannot build its app says why in `STARTUP_FAILED_FILE` and exits with
+    uvicorn's startup-failure code, on which the supervisor stops instead of restarting it."""
+    import logging
+
+    from uvicorn.config import STARTUP_FAILURE
+
     from sluice.process import quiet_library_noise
     from sluice.serving.app import create_app
     from sluice.serving.request_log import RequestLog
@@ -73,12 +81,18 @@ def worker_app():
 
     quiet_library_noise()
     log_to_stderr()
-    _forget_dead_workers(os.environ[MULTIPROCESS_DIR_ENV])
-    options = options_from_json(os.environ[OPTIONS_ENV])
-    request_log = None
-    if options.request_log is not None:
-        request_log = RequestLog(options.request_log, options.log_sample, file_tag=f".worker-{os.getpid()}")
-    app = create_app(ServingCore(options, request_log=request_log), load_before_serving=True)
+    metrics_dir = os.environ[MULTIPROCESS_DIR_ENV]
+    try:
+        _forget_dead_workers(metrics_dir)
+        options = options_from_json(os.environ[OPTIONS_ENV])
+        request_log = None
+        if options.request_log is not None:
+            request_log = RequestLog(options.request_log, options.log_sample, file_tag=f".worker-{os.getpid()}")
+        app = create_app(ServingCore(options, request_log=request_log), load_before_serving=True)
+    except Exception as error:
+        logging.getLogger(__name__).exception("worker %d could not start", os.getpid())
+        Path(metrics_dir, STARTUP_FAILED_FILE).write_text(f"{type(error).__name__}: {error}")
+        raise SystemExit(STARTUP_FAILURE) from None
     requests = int(os.environ.get(REQUESTS_PER_CONNECTION_ENV, "0"))
     return ConnectionRecycling(app, requests) if requests > 0 else app
 
@@ -118,14 +132,25 @@ def serve_workers(options: ServingOptions, host: str, port: int, workers: int, r
     connection after `requests_per_connection` requests (0: never)."""
     import uvicorn
 
+    from sluice.errors import SluiceError
     from sluice.serving.server import uvicorn_settings
 
+    saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="sluice-serve-metrics-") as metrics_dir:
         os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir  # read by prometheus_client when a worker imports it
         os.environ[OPTIONS_ENV] = options_to_json(options)
         os.environ.setdefault(SINGLE_ACCEPT_ENV, "1")
         os.environ[REQUESTS_PER_CONNECTION_ENV] = str(requests_per_connection)
-        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **uvicorn_settings(host, port))
+        # INFO, unlike one process: the supervisor's lines say when a worker died and was replaced
+        settings = {**uvicorn_settings(host, port), "log_level": "info"}
+        try:
+            uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **settings)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        failed = Path(metrics_dir, STARTUP_FAILED_FILE)
+        if failed.exists():
+            raise SluiceError(f"a server worker could not start: {failed.read_text()}")
 
 
 def _forget_dead_workers(metrics_dir: str) -> None:

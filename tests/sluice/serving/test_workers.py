@@ -25,8 +25,6 @@ from sluice.serving.workers import options_from_json, options_to_json
 from tests.helpers import ROOT
 from tests.sluice.serving.tiny_model import ROW, expected_probability, push
 
-pytestmark = pytest.mark.e2e  # runs the `sluice serve` command as a process, as the CLI tests do
-
 REQUESTS = 200
 CLIENTS = 8
 
@@ -88,25 +86,36 @@ def _connections_spread(port: int, workers: set[int], tries: int = 5) -> list[ht
     raise AssertionError(f"{tries} bursts of {CLIENTS} connections all went to workers {holding} of {workers}")
 
 
-def _predict_from_clients(port: int, workers: set[int], count: int) -> list[float]:
-    """`count` single-row predictions, spread over CLIENTS connections that reach every worker."""
+def _predict_from_clients(port: int, workers: set[int], count: int) -> tuple[list[float], int]:
+    """`count` single-row predictions, spread over CLIENTS connections that reach every worker;
+    also how many answers closed their connection (http.client then opens another)."""
     answers: list[float] = []
+    closed, failures = [0], []
     body = json.dumps({"instances": [ROW]}).encode()
 
     def client(connection: http.client.HTTPConnection) -> None:
-        for _ in range(count // CLIENTS):
-            connection.request("POST", "/v1/models/tiny:predict", body, {"Content-Type": "application/json"})
-            answer = connection.getresponse()
-            assert answer.status == 200
-            answers.append(json.loads(answer.read())["predictions"][0])
-        connection.close()
+        try:
+            for _ in range(count // CLIENTS):
+                connection.request("POST", "/v1/models/tiny:predict", body, {"Content-Type": "application/json"})
+                answer = connection.getresponse()
+                payload = answer.read()
+                if answer.status != 200:
+                    failures.append(f"{answer.status} {payload[:200]!r}")
+                    return
+                answers.append(json.loads(payload)["predictions"][0])
+                closed[0] += answer.getheader("connection", "") == "close"
+        except OSError as error:
+            failures.append(repr(error))
+        finally:
+            connection.close()
 
     threads = [threading.Thread(target=client, args=(c,)) for c in _connections_spread(port, workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    return answers
+    assert not failures, failures[:5]
+    return answers, closed[0]
 
 
 def _wait_listening(port: int, timeout: float = 30) -> None:
@@ -120,6 +129,21 @@ def _wait_listening(port: int, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
+def _statuses_until(port: int, log: _Log, pattern: str, server: subprocess.Popen, timeout: float = 120,
+                    max_requests: int = 50_000) -> list[int]:
+    """Statuses of single-row requests, each on a new connection, sent until `pattern` shows in the log."""
+    body = json.dumps({"instances": [ROW]}).encode()
+    statuses: list[int] = []
+    deadline = time.monotonic() + timeout
+    while not log.count(pattern):
+        assert server.poll() is None and time.monotonic() < deadline and len(statuses) < max_requests, "".join(log.lines)[-3000:]
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/v1/models/tiny:predict", body, {"Content-Type": "application/json"})
+        statuses.append(connection.getresponse().status)
+        connection.close()
+    return statuses
+
+
 def _workers(server: subprocess.Popen) -> set[int]:
     return {child.pid for child in psutil.Process(server.pid).children() if "spawn_main" in " ".join(child.cmdline())}
 
@@ -131,11 +155,17 @@ def _requests_counted(url: str) -> float:
     return float(found[1]) if found else 0.0
 
 
-def _logged(log_dir: Path) -> dict[str, list[dict]]:
-    """{file name: its rows}; call after the server has flushed (1 s)."""
-    return {path.name: [json.loads(line) for line in path.read_text().splitlines()] for path in sorted(log_dir.glob("tiny/*.jsonl"))}
+def _logged(log_dir: Path, rows: int, timeout: float = 30) -> dict[str, list[dict]]:
+    """{file name: its rows}, once the workers have flushed `rows` rows in all (every second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logged = {path.name: [json.loads(line) for line in path.read_text().splitlines()] for path in sorted(log_dir.glob("tiny/*.jsonl"))}
+        if sum(map(len, logged.values())) >= rows or time.monotonic() > deadline:
+            return logged
+        time.sleep(0.2)
 
 
+@pytest.mark.e2e  # runs the `sluice serve` command as a process, as the CLI tests do
 def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tiny_model, tmp_path):
     base = tmp_path / "models" / "tiny"
     base.mkdir(parents=True)
@@ -145,7 +175,7 @@ def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tin
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "sluice.cli", "serve", "--model-dir", f"tiny={base}", "--port", str(port), "--workers", "2",
-        "--poll-seconds", "0.5", "--request-log", str(log_dir), "--log-sample", "1.0",
+        "--poll-seconds", "0.5", "--request-log", str(log_dir), "--log-sample", "1.0", "--requests-per-connection", "20",
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     log = _Log(process.stderr)
@@ -158,11 +188,11 @@ def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tin
         for pid in workers:  # each worker's TensorFlow pools get its share of the cores
             assert psutil.Process(pid).environ()["TF_NUM_INTRAOP_THREADS"] == str(max(1, cores // 2))
 
-        answers = _predict_from_clients(port, workers, REQUESTS)
+        answers, closed = _predict_from_clients(port, workers, REQUESTS)
         assert answers == pytest.approx([expected_probability(ROW)] * REQUESTS, abs=1e-5)
+        assert closed == CLIENTS  # each connection's 20th answer closed it; its last 5 went over a new one
         assert _requests_counted(url) == REQUESTS  # whichever worker answers /metrics counts both
-        time.sleep(1.5)  # the request logs flush every second
-        logged = _logged(log_dir)
+        logged = _logged(log_dir, REQUESTS)
         pids = {int(re.search(r"\.worker-(\d+)\.jsonl$", name)[1]) for name in logged}
         assert pids == workers  # each worker answered some, and logged them to its own file
         assert sum(map(len, logged.values())) == REQUESTS
@@ -170,17 +200,18 @@ def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tin
         push(tiny_model, base, 2)
         log.wait_for(r"serving version 2 \(was 1\)", 2, process)
         _predict_from_clients(port, workers, 40)
-        time.sleep(1.5)
-        versions = [row["version"] for rows in _logged(log_dir).values() for row in rows]
+        versions = [row["version"] for rows in _logged(log_dir, REQUESTS + 40).values() for row in rows]
         assert versions.count(2) == 40
 
         victim = min(workers)
         psutil.Process(victim).kill()
-        log.wait_for(r"serving version 2 \(was None\)", 1, process)  # its replacement has loaded
-        assert _requests_counted(url) == REQUESTS + 40  # the dead worker's counts are kept
+        # until its replacement has loaded, new connections keep coming: none may find a worker without a model
+        statuses = _statuses_until(port, log, r"serving version 2 \(was None\)", process)
+        assert statuses and set(statuses) == {200}, sorted(set(statuses))
+        assert _requests_counted(url) == REQUESTS + 40 + len(statuses)  # the dead worker's counts are kept
         replacement = _workers(process)
         assert len(replacement) == 2 and victim not in replacement
-        assert len(_predict_from_clients(port, replacement, 16)) == 16
+        assert len(_predict_from_clients(port, replacement, 16)[0]) == 16
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -226,3 +257,19 @@ def test_every_nth_answer_on_a_connection_closes_it():
     closes = [(b"connection", b"close") in answer(("127.0.0.1", 5000)) for _ in range(7)]
     assert closes == [False, False, True, False, False, True, False]
     assert (b"connection", b"close") not in answer(("127.0.0.1", 5001))  # another connection counts its own
+
+
+def test_a_worker_that_cannot_start_says_why_and_exits_as_a_startup_failure(tmp_path, monkeypatch):
+    from uvicorn.config import STARTUP_FAILURE
+
+    from sluice.serving import workers
+
+    monkeypatch.setattr("sluice.process.quiet_library_noise", lambda: None)
+    monkeypatch.setattr("sluice.serving.server.log_to_stderr", lambda: None)
+    monkeypatch.setenv(workers.MULTIPROCESS_DIR_ENV, str(tmp_path))
+    fields = json.loads(options_to_json(ServingOptions(models={"a": Path("/srv/a")})))
+    monkeypatch.setenv(workers.OPTIONS_ENV, json.dumps({**fields, "no_such_option": 1}))  # from another Sluice version, say
+    with pytest.raises(SystemExit) as exited:
+        workers.worker_app()
+    assert exited.value.code == STARTUP_FAILURE  # uvicorn's supervisor stops on it rather than restart the worker
+    assert "no_such_option" in (tmp_path / workers.STARTUP_FAILED_FILE).read_text()
