@@ -370,7 +370,7 @@ def validate_command(pipeline, serving_file, overrides, home, verbose, beam_args
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port, each with its own copy of the models and its own batching. "
                    "One process parses requests on one core; on a machine with cores to spare, more take more requests of many rows.")
-@click.option("--requests-per-connection", default=1000, show_default=True, type=click.IntRange(0),
+@click.option("--requests-per-connection", default=100, show_default=True, type=click.IntRange(0),
               help="With --workers above 1: a keep-alive connection is closed after this many requests (0: never), "
                    "so that clients' connections move to the least busy worker.")
 @click.option("--tf-intra-op-threads", default=0, show_default=True, type=click.IntRange(0),

@@ -121,7 +121,7 @@ def log_to_stderr() -> None:
 
 
 def serve(options: ServingOptions, host: str = "127.0.0.1", port: int = 8501, workers: int = 1,
-          intra_op_threads: int = 0, inter_op_threads: int = 0, requests_per_connection: int = 1000) -> None:
+          intra_op_threads: int = 0, inter_op_threads: int = 0, requests_per_connection: int = 100) -> None:
     """Serves until interrupted (Ctrl-C or SIGTERM finish the requests in flight, then stop),
     in this process, or in `workers` processes sharing the port (`sluice.serving.workers`,
     which close a keep-alive connection after `requests_per_connection` requests).

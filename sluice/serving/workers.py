@@ -127,7 +127,7 @@ class ConnectionRecycling:
         return await self.app(scope, receive, send_closing)
 
 
-def serve_workers(options: ServingOptions, host: str, port: int, workers: int, requests_per_connection: int = 1000) -> None:
+def serve_workers(options: ServingOptions, host: str, port: int, workers: int, requests_per_connection: int = 100) -> None:
     """Serves `options` from `workers` processes until interrupted; each closes a keep-alive
     connection after `requests_per_connection` requests (0: never)."""
     import uvicorn
