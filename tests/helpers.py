@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,13 @@ SMALL_CENSUS_OVERRIDES = (
 )
 # Beam options of the shared run: each Beam step must record them.
 SHARED_RUN_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+
+def free_port() -> int:
+    """A loopback port free now (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def small_census_config(home: Path, *extra: str):

@@ -6,7 +6,6 @@ bound to 127.0.0.1, parallelism sized to two cores.
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, SMALL_CENSUS_OVERRIDES
+from tests.helpers import ROOT, SMALL_CENSUS_OVERRIDES, free_port
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DEADLINE_SECONDS = 600
@@ -25,12 +24,6 @@ from sluice.airflow_dag import Retries, build_dag
 
 dag = build_dag("census", schedule=None, overrides={overrides!r}, beam_args=["--direct_running_mode=in_memory"], retries=Retries(retries=0))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def scheduler_env(tmp_path: Path, port: int) -> dict:

@@ -7,7 +7,6 @@ import base64
 import http.client
 import json
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ import psutil
 import pytest
 
 from sluice.serving.raw_features import encode_instance, read_raw_features
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 from tests.sluice.serving.tiny_model import ROW, push
 
 PAYLOADS = 10_000
@@ -27,12 +26,6 @@ TIME_LIMIT = 120.0  # seconds for all payloads
 MAX_BODY = 64 << 10
 
 pytestmark = pytest.mark.e2e  # runs the `sluice serve` command as a process, as the CLI tests do
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def hostile_payloads(seed: int, count: int, valid_b64: str):
@@ -98,7 +91,7 @@ def served_process(tiny_model, tmp_path):
     base = tmp_path / "tiny"
     base.mkdir()
     push(tiny_model, base, 1)
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "sluice.cli", "serve", "--model-dir", f"tiny={base}", "--port", str(port),
         "--max-body-bytes", str(MAX_BODY), "--max-instances", "1000", "--poll-seconds", "0.5",

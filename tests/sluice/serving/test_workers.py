@@ -22,7 +22,7 @@ import pytest
 
 from sluice.serving.service import ServingOptions
 from sluice.serving.workers import options_from_json, options_to_json
-from tests.helpers import ROOT
+from tests.helpers import ROOT, free_port
 from tests.sluice.serving.tiny_model import ROW, expected_probability, push
 
 REQUESTS = 200
@@ -34,12 +34,6 @@ def test_serving_options_cross_to_a_worker_unchanged(tmp_path):
                              request_log=tmp_path / "log", log_sample=0.5, batch_threads=2)
     assert options_from_json(options_to_json(options)) == options
     assert options_from_json(options_to_json(ServingOptions(models={"a": Path("a")}))).request_log is None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Log:
@@ -171,7 +165,7 @@ def test_two_workers_share_the_port_the_counts_the_versions_and_stop_cleanly(tin
     base.mkdir(parents=True)
     push(tiny_model, base, 1)
     log_dir = tmp_path / "requests"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "sluice.cli", "serve", "--model-dir", f"tiny={base}", "--port", str(port), "--workers", "2",
