@@ -90,11 +90,11 @@ def run_census(home: str, overrides: list[str], until: str | None = None, beam_a
                imported_first: tuple[str, ...] = ()) -> dict:
     """The census pipeline (up to `until`) in a fresh process, measured as a whole.
 
-    `imported_first`: modules imported before the pipeline's clock starts (their seconds
-    are "imports_s"), as a script that imports its libraries at the top does.
+    `imported_first`: modules imported before the pipeline's clock starts, as a script that
+    imports its libraries at the top does.
 
     Returns {"run_dir", "seconds": {component: s}, "total" (the pipeline's seconds),
-    "imports_s", "patches": {name: applied}, "process_s", "peak_rss_mib"}.
+    "patches": {name: applied}, "process_s", "peak_rss_mib"}.
     """
     env = dict(os.environ if env is None else env)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
@@ -109,10 +109,8 @@ def _census_phase(home: str, overrides: str, until: str, beam_args: str, importe
     import importlib
     import time
 
-    begun = time.monotonic()
     for module in json.loads(imported_first):
         importlib.import_module(module)
-    imports_s = time.monotonic() - begun
 
     from pipelines.census.pipeline import CensusConfig, create_pipeline
     from sluice.beam import patches
@@ -129,7 +127,7 @@ def _census_phase(home: str, overrides: str, until: str, beam_args: str, importe
     result = run_pipeline(pipeline, config.artifact_root, beam_args=json.loads(beam_args))
     total = time.monotonic() - started
     applied = {name: patches.active(name) for name in patches.PATCHES}
-    print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "imports_s": imports_s, "patches": applied}), flush=True)
+    print(json.dumps({"run_dir": result.run_dir, "seconds": {o.component: o.seconds for o in result.outcomes}, "total": total, "patches": applied}), flush=True)
     exit_now(0)
 
 
