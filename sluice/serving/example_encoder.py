@@ -80,10 +80,19 @@ class _Feature:
             if not self.allowed.issuperset(map(type, values)):
                 return None
             entries = list(map(self.entries.get, values))
+        return self._with_misses(entries, values, check_types=True)
+
+    def typed_column(self, values: tuple) -> list[bytes] | None:
+        """`column` for values already known to be of this feature's types (decoded against
+        them), so that no value's type is looked at."""
+        return self._with_misses(list(map(self.entries.get, values)), values, check_types=False)
+
+    def _with_misses(self, entries: list, values, check_types: bool) -> list[bytes] | None:
+        """`entries` with the values the cache missed encoded, or None when one needs the slow path."""
         if None in entries:
             missed = [index for index, entry in enumerate(entries) if entry is None]
             new = dict.fromkeys(values[index] for index in missed)
-            if not self.allowed.issuperset(map(type, new)):
+            if check_types and not self.allowed.issuperset(map(type, new)):
                 return None
             if self.kind == "int" and len(new) > _VECTORIZED_MISSES:
                 if not self._int_entries(new):
@@ -170,7 +179,6 @@ class ExampleEncoder:
                 raise located from None
         return encoded
 
-
     def _encode_columns(self, rows: list[dict]) -> list[bytes] | None:
         """`encode_all`'s fast path; None when a row needs the slow one (which finds the error)."""
         count, columns = len(rows), []
@@ -194,11 +202,39 @@ class ExampleEncoder:
             present = sum(sum(map(dict.__contains__, rows, repeat(f.name))) for f in self._plan if not f.required)
             if keys != required_keys + present:  # a row holds a feature the model does not know
                 return None
-        bodies = list(map(b"".join, zip(*columns)))
-        lengths = list(map(len, bodies))
-        if max(lengths) >= len(_EXAMPLE_HEADS):
-            return None
-        return list(map(bytes.__add__, map(_EXAMPLE_HEADS.__getitem__, lengths), bodies))
+        return _examples(columns)
+
+    def encode_typed(self, columns: list[tuple]) -> list[bytes] | None:
+        """Rows decoded against these features (`typed_rows.InstancesDecoder`, built from the
+        same features: one column each, in their order) as serialized tf.Examples; None when a
+        value needs `encode_all` (a number out of range, say), which then names it."""
+        if columns and len(columns[0]) == 1:  # one row: a loop over its values beats a pass per column
+            parts = []
+            for feature, (value,) in zip(self._plan, columns):
+                entry = feature.entries.get(value)
+                if entry is None:
+                    entry = feature.entry(value)
+                    if entry is None:
+                        return None
+                parts.append(entry)
+            return [_field(0x0A, b"".join(parts))]
+        entries = []
+        for feature, values in zip(self._plan, columns):
+            column = feature.typed_column(values)
+            if column is None:
+                return None
+            entries.append(column)
+        return _examples(entries)
+
+
+def _examples(columns: list[list[bytes]]) -> list[bytes] | None:
+    """Each row's entries (one column of them per feature) joined into a serialized tf.Example;
+    None when a row is too long for the prebuilt heads."""
+    bodies = list(map(b"".join, zip(*columns)))
+    lengths = list(map(len, bodies))
+    if max(lengths) >= len(_EXAMPLE_HEADS):
+        return None
+    return list(map(bytes.__add__, map(_EXAMPLE_HEADS.__getitem__, lengths), bodies))
 
 
 def decode_example(serialized: bytes) -> dict[str, Any]:

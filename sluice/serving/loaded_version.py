@@ -16,6 +16,7 @@ import numpy as np
 
 from sluice.serving.example_encoder import ExampleEncoder
 from sluice.serving.raw_features import RawFeature, read_raw_features
+from sluice.serving.typed_rows import InstancesDecoder
 
 SIGNATURE = "serving_default"
 INPUT = "examples"
@@ -38,6 +39,7 @@ class LoadedVersion:
         name, version, path: the model's name, the version number, its directory.
         features: the raw features a request row holds.
         encoder: request rows -> serialized tf.Examples for this version's features.
+        instances: `:predict` bodies of rows -> typed columns for `encoder.encode_typed`.
         signature_def: the SavedModel's signature map as TF Serving's metadata API shows it.
         manifest: the Pusher's manifest.json, or None.
         task: "binary", "multiclass" or "regression", told by the signature's outputs.
@@ -48,6 +50,7 @@ class LoadedVersion:
     path: Path
     features: dict[str, RawFeature]
     encoder: ExampleEncoder
+    instances: InstancesDecoder
     signature_def: dict[str, Any]
     manifest: dict[str, Any] | None
     _model: Any
@@ -88,6 +91,7 @@ def load_version(name: str, version: int, path: Path) -> LoadedVersion:
         path,
         features,
         ExampleEncoder(features),
+        InstancesDecoder(features, SIGNATURE),
         _signature_def(path),
         _manifest(path),
         model,

@@ -23,6 +23,8 @@ from typing import Callable
 
 import orjson
 
+from sluice.serving.typed_rows import row_json
+
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime.datetime]
@@ -93,7 +95,7 @@ class RequestLog:
                 stamp = when.isoformat()
                 lines = by_file.setdefault(path, [])
                 for row in rows:
-                    lines.append(orjson.dumps({"timestamp": stamp, "model": model, "version": version, "features": row}))
+                    lines.append(orjson.dumps({"timestamp": stamp, "model": model, "version": version, "features": row}, default=row_json))
             for path, lines in by_file.items():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with path.open("ab") as handle:

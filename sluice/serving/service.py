@@ -1,9 +1,10 @@
 """The serving core, without HTTP: TF Serving's model status, metadata, predict, classify and
 regress over the models it serves, each answer a status code and a JSON body.
 
-`app.py` puts it behind FastAPI; everything a request does happens here: parse, choose the
-version (the served one, read once, so a swap never changes a request's version midway),
-encode the rows, queue them on that version's batcher, log a sample, shape the answer.
+`app.py` puts it behind FastAPI; everything a request does happens here: choose the version
+(the served one, read once, so a swap never changes a request's version midway), parse and
+encode the rows (typed against that version's features where they allow), queue them on
+that version's batcher, log a sample, shape the answer.
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ def _freeze_heap() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+@dataclasses.dataclass
+class _Decoded:
+    """A request ready to score: its version, its rows (for the request log), their tf.Examples."""
+
+    loaded: LoadedVersion
+    rows: list
+    examples: list[bytes]
+    columnar: bool  # answer with "outputs" (predict's columnar format) instead of "predictions"
 
 
 class Answer:
@@ -209,20 +220,13 @@ class ServingCore:
         try:
             if name not in self.models:
                 return self._not_found(name, version)
-            parsed = parse_body(body, verb, self.options.max_instances)
-            loaded = self._served(name, version)
-            if isinstance(loaded, Answer):
-                return loaded
-            refused = _wrong_method(verb, loaded.task)
-            if refused is not None:
-                return error_answer(400, refused)
-            try:
-                examples = loaded.encoder.encode_all(parsed.rows)
-            except InstanceError as error:
-                return error_answer(400, str(error))
-            scored = self._batcher(loaded).submit(examples)  # no await since choosing `loaded`
+            request = self._decode(name, version, verb, body)
+            if isinstance(request, Answer):
+                return request
+            loaded = request.loaded
+            scored = self._batcher(loaded).submit(request.examples)  # no await since choosing `loaded`
             if self.request_log is not None:
-                self.request_log.record(name, loaded.version, parsed.rows)
+                self.request_log.record(name, loaded.version, request.rows)
             try:
                 probabilities = (await scored).tolist()
             except BatchRejected as error:
@@ -233,13 +237,39 @@ class ServingCore:
             log.exception("model %s: %s failed", name, verb)
             return error_answer(500, f"internal error: {type(error).__name__}")
         if verb == "predict":
-            return Answer(200, orjson.dumps({"outputs" if parsed.columnar else "predictions": probabilities}))
+            return Answer(200, orjson.dumps({"outputs" if request.columnar else "predictions": probabilities}))
         if verb == "classify":
             if loaded.task == "multiclass":
                 return Answer(200, orjson.dumps({"results": [[[str(k), p] for k, p in enumerate(row)] for row in probabilities]}))
             negative, positive = CLASS_LABELS
             return Answer(200, orjson.dumps({"results": [[[negative, 1.0 - p], [positive, p]] for p in probabilities]}))
         return Answer(200, orjson.dumps({"results": probabilities}))
+
+    def _decode(self, name: str, version: int | None, verb: str, body: bytes) -> _Decoded | Answer:
+        """The request's rows as serialized tf.Examples, with the version that scores them, or
+        the answer refusing the request; raises ClientError.
+
+        Rows of `:predict` ({"instances": [...]}) first try the served version's typed decoder;
+        anything it does not take (another shape, a bad value) goes the general way, which
+        answers it as it always has, errors included."""
+        loaded = self._served(name, version)
+        if verb == "predict" and isinstance(loaded, LoadedVersion):
+            typed = loaded.instances.decode(body, self.options.max_instances)
+            examples = loaded.encoder.encode_typed(typed.columns) if typed is not None else None
+            if examples is not None:
+                return _Decoded(loaded, typed.rows, examples, columnar=False)
+        parsed = parse_body(body, verb, self.options.max_instances)
+        loaded = self._served(name, version)
+        if isinstance(loaded, Answer):
+            return loaded
+        refused = _wrong_method(verb, loaded.task)
+        if refused is not None:
+            return error_answer(400, refused)
+        try:
+            examples = loaded.encoder.encode_all(parsed.rows)
+        except InstanceError as error:
+            return error_answer(400, str(error))
+        return _Decoded(loaded, parsed.rows, examples, parsed.columnar)
 
     def _served(self, name: str, version: int | None) -> LoadedVersion | Answer:
         versions = self.models.get(name)
